@@ -1,0 +1,268 @@
+package truenas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// maxInFlight is the server's limit on calls in flight per connection; the 21st is refused.
+const maxInFlight = 20
+
+// Keepalive timing: a ping every pingInterval, and the connection counts as dead when
+// nothing (not even a pong) arrives for pingInterval+pongWait.
+const (
+	pingInterval = 30 * time.Second
+	pongWait     = 10 * time.Second
+	writeWait    = 10 * time.Second
+)
+
+// Conn is one authenticated-or-not JSON-RPC session over a WebSocket. It is safe for
+// concurrent use: one reader goroutine dispatches replies by id and job events to waiters.
+type Conn struct {
+	ws   *websocket.Conn
+	log  *slog.Logger
+	sem  chan struct{}
+	jobs *jobTracker
+
+	pollInterval time.Duration // job poll fallback starts at half of this
+
+	writeMu sync.Mutex
+	nextID  atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]chan frame
+
+	done      chan struct{} // closed when the reader stops
+	readErr   error         // why it stopped; read only after done is closed
+	closeOnce sync.Once
+}
+
+// newConn starts the reader and the keepalive on an open WebSocket.
+func newConn(ws *websocket.Conn, log *slog.Logger) *Conn {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := &Conn{
+		ws:      ws,
+		log:     log,
+		sem:     make(chan struct{}, maxInFlight),
+		jobs:    newJobTracker(),
+		pending: make(map[string]chan frame),
+		done:    make(chan struct{}),
+	}
+	ws.SetReadLimit(64 << 20)
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+	})
+	go c.readLoop()
+	go c.keepalive(pingInterval)
+	return c
+}
+
+// Close ends the session. Calls still waiting fail with ErrUnreachable.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.writeMu.Lock()
+		_ = c.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+			time.Now().Add(time.Second))
+		c.writeMu.Unlock()
+		err = c.ws.Close()
+	})
+	<-c.done
+	return err
+}
+
+// Call sends method with positional params and decodes the result into out (nil to
+// discard). Server errors come back as *Error; a ctx deadline as an error wrapping
+// ErrTimeout and context.DeadlineExceeded; a lost connection as ErrUnreachable.
+func (c *Conn) Call(ctx context.Context, method string, params []any, out any) error {
+	raw, err := c.call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decoding %s result: %w", method, err)
+	}
+	return nil
+}
+
+// call does the round trip and returns the raw result.
+func (c *Conn) call(ctx context.Context, method string, params []any) (json.RawMessage, error) {
+	if params == nil {
+		params = []any{}
+	}
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctxError(ctx, method)
+	case <-c.done:
+		return nil, c.lostError(method)
+	}
+	defer func() { <-c.sem }()
+
+	id := "px-" + strconv.FormatUint(c.nextID.Add(1), 10)
+	ch := make(chan frame, 1)
+	c.mu.Lock()
+	c.pending[id] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}()
+
+	c.log.Debug("truenas call", "id", id, "method", method, "params", logParams(method, params))
+	if err := c.write(request{JSONRPC: "2.0", ID: id, Method: method, Params: params}); err != nil {
+		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
+	}
+
+	select {
+	case f := <-ch:
+		if f.Error != nil {
+			e := newCallError(method, f.Error)
+			c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason)
+			return nil, e
+		}
+		return f.Result, nil
+	case <-ctx.Done():
+		return nil, ctxError(ctx, method)
+	case <-c.done:
+		return nil, c.lostError(method)
+	}
+}
+
+// write sends one request frame; gorilla allows only one writer at a time.
+func (c *Conn) write(req request) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encoding request: %w", err)
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// readLoop is the only reader: replies go to their caller, job events to the tracker.
+func (c *Conn) readLoop() {
+	defer close(c.done)
+	_ = c.ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+	for {
+		kind, b, err := c.ws.ReadMessage()
+		if err != nil {
+			c.readErr = err
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+		if kind != websocket.TextMessage {
+			continue
+		}
+		f, err := decodeFrame(b)
+		if err != nil {
+			c.log.Debug("truenas frame dropped", "err", err)
+			continue
+		}
+		c.dispatch(f)
+	}
+}
+
+// dispatch routes one decoded frame.
+func (c *Conn) dispatch(f frame) {
+	if id := frameID(f.ID); id != "" {
+		c.mu.Lock()
+		ch := c.pending[id]
+		c.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- f:
+			default: // a second reply to one id: keep the first
+			}
+		}
+		return
+	}
+	if f.Method != "collection_update" {
+		return
+	}
+	var ev struct {
+		Msg        string          `json:"msg"`
+		Collection string          `json:"collection"`
+		ID         json.RawMessage `json:"id"`
+		Fields     json.RawMessage `json:"fields"`
+	}
+	if json.Unmarshal(f.Params, &ev) != nil || ev.Collection != "core.get_jobs" {
+		return
+	}
+	var j jobEntry
+	if len(ev.Fields) == 0 || json.Unmarshal(ev.Fields, &j) != nil {
+		return
+	}
+	if j.ID == 0 {
+		j.ID, _ = flexInt(ev.ID)
+	}
+	c.jobs.update(j)
+}
+
+// keepalive pings the server so a dead peer is noticed by the read deadline.
+func (c *Conn) keepalive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			if err != nil {
+				c.log.Debug("truenas ping failed", "err", err)
+			}
+		}
+	}
+}
+
+// lostError explains a call that could not finish because the connection ended.
+func (c *Conn) lostError(method string) error {
+	cause := c.readErr
+	if cause == nil {
+		cause = errors.New("connection closed")
+	}
+	return fmt.Errorf("calling %s: %w: connection lost: %w", method, ErrUnreachable, cause)
+}
+
+// ctxError wraps a finished context: a deadline becomes ErrTimeout, a cancel stays a cancel.
+func ctxError(ctx context.Context, what string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("waiting for %s: %w (%w)", what, ErrTimeout, ctx.Err())
+	}
+	return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+}
+
+// logParams keeps secrets out of debug logs: auth.* parameters are never printed.
+func logParams(method string, params []any) any {
+	if strings.HasPrefix(method, "auth.") {
+		return "[redacted]"
+	}
+	if method == "filesystem.file_receive" && len(params) > 1 {
+		return fmt.Sprintf("[%v <content> %v]", params[0], params[2:])
+	}
+	b, err := json.Marshal(params)
+	if err != nil || len(b) > 2048 {
+		return "[large]"
+	}
+	return string(b)
+}

@@ -1,0 +1,241 @@
+package truenas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxBufferedJobs bounds the terminal job events kept for jobs nobody waits for yet. Events
+// can beat the reply that names their job, so some must be kept; the bound keeps a busy NAS
+// from growing the client's memory. A job whose event was dropped is found by polling.
+const maxBufferedJobs = 200
+
+// maxPollInterval caps the back-off of the core.get_jobs fallback poll.
+const maxPollInterval = 10 * time.Second
+
+// Job states as TrueNAS reports them.
+const (
+	jobRunning = "RUNNING"
+	jobSuccess = "SUCCESS"
+	jobFailed  = "FAILED"
+	jobAborted = "ABORTED"
+)
+
+// jobEntry is the part of a core.get_jobs entry the client reads.
+type jobEntry struct {
+	ID       int64  `json:"id"`
+	Method   string `json:"method"`
+	State    string `json:"state"`
+	Progress struct {
+		Percent     float64 `json:"percent"`
+		Description string  `json:"description"`
+	} `json:"progress"`
+	Result  json.RawMessage `json:"result"`
+	Error   string          `json:"error"`
+	ExcInfo *struct {
+		Type  string          `json:"type"`
+		Errno *int            `json:"errno"`
+		Extra json.RawMessage `json:"extra"`
+	} `json:"exc_info"`
+}
+
+func (j jobEntry) terminal() bool {
+	return j.State == jobSuccess || j.State == jobFailed || j.State == jobAborted
+}
+
+// jobWaiter is one CallJob waiting for its job's terminal event.
+type jobWaiter struct {
+	done     chan jobEntry
+	progress Progress
+}
+
+// jobTracker matches job events to waiters and keeps a bounded ring of terminal events that
+// arrived before anyone waited for them.
+type jobTracker struct {
+	mu       sync.Mutex
+	waiters  map[int64]*jobWaiter
+	finished map[int64]jobEntry
+	ring     [maxBufferedJobs]int64
+	next     int
+}
+
+func newJobTracker() *jobTracker {
+	return &jobTracker{
+		waiters:  make(map[int64]*jobWaiter),
+		finished: make(map[int64]jobEntry),
+	}
+}
+
+// update takes one job event from the reader goroutine.
+func (t *jobTracker) update(j jobEntry) {
+	t.mu.Lock()
+	w := t.waiters[j.ID]
+	if w == nil {
+		if j.terminal() {
+			t.remember(j)
+		}
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+
+	switch {
+	case j.terminal():
+		select {
+		case w.done <- j:
+		default:
+		}
+	case j.State == jobRunning && w.progress != nil:
+		w.progress(j.Progress.Percent, j.Progress.Description)
+	}
+}
+
+// remember buffers a terminal event, evicting the oldest past the bound. Callers hold mu.
+func (t *jobTracker) remember(j jobEntry) {
+	if _, ok := t.finished[j.ID]; ok {
+		t.finished[j.ID] = j
+		return
+	}
+	if old := t.ring[t.next]; old != 0 {
+		delete(t.finished, old)
+	}
+	t.ring[t.next] = j.ID
+	t.next = (t.next + 1) % maxBufferedJobs
+	t.finished[j.ID] = j
+}
+
+// wait registers interest in job id; an already buffered terminal event is delivered at once.
+func (t *jobTracker) wait(id int64, progress Progress) *jobWaiter {
+	w := &jobWaiter{done: make(chan jobEntry, 1), progress: progress}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.waiters[id] = w
+	if j, ok := t.finished[id]; ok {
+		delete(t.finished, id)
+		w.done <- j
+	}
+	return w
+}
+
+func (t *jobTracker) forget(id int64) {
+	t.mu.Lock()
+	delete(t.waiters, id)
+	t.mu.Unlock()
+}
+
+// buffered reports how many terminal events are kept, for tests of the bound.
+func (t *jobTracker) buffered() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.finished)
+}
+
+// CallJob calls a job method and follows the job to its end, decoding the job's result into
+// out. Progress (may be nil) gets each RUNNING update. Events are the fast path; a poll of
+// core.get_jobs with back-off covers jobs whose events never come. A FAILED job is an *Error
+// carrying the job id and the job's error text.
+func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any,
+	progress Progress) error {
+	raw, err := c.call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	var id int64
+	if json.Unmarshal(raw, &id) != nil || id <= 0 {
+		// Not a job id: the server ran it to completion already (legacy_jobs off).
+		return decodeResult(method, raw, out)
+	}
+
+	w := c.jobs.wait(id, progress)
+	defer c.jobs.forget(id)
+
+	j, err := c.awaitJob(ctx, method, id, w)
+	if err != nil {
+		return err
+	}
+	if j.State != jobSuccess {
+		return jobError(method, j)
+	}
+	return decodeResult(method, j.Result, out)
+}
+
+// awaitJob waits for the terminal state of job id by event or by poll, within ctx.
+func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
+	w *jobWaiter) (jobEntry, error) {
+	interval := c.pollInterval / 2
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+
+	what := fmt.Sprintf("job %d (%s)", id, method)
+	for {
+		select {
+		case j := <-w.done:
+			return j, nil
+		case <-ctx.Done():
+			return jobEntry{}, ctxError(ctx, what)
+		case <-c.done:
+			return jobEntry{}, c.lostError(method)
+		case <-timer.C:
+		}
+
+		var jobs []jobEntry
+		filter := []any{[]any{"id", "=", id}}
+		err := c.Call(ctx, "core.get_jobs", []any{filter}, &jobs)
+		switch {
+		case err != nil && (ctx.Err() != nil || errors.Is(err, ErrUnreachable)):
+			return jobEntry{}, err
+		case err != nil:
+			c.log.Debug("truenas job poll failed", "job", id, "err", err)
+		case len(jobs) > 0 && jobs[0].terminal():
+			return jobs[0], nil
+		}
+		interval = min(interval*3/2, maxPollInterval)
+		timer.Reset(interval)
+	}
+}
+
+// decodeResult decodes a result into out, ignoring null and a nil out.
+func decodeResult(method string, raw json.RawMessage, out any) error {
+	if out == nil || len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decoding %s result: %w", method, err)
+	}
+	return nil
+}
+
+// jobError turns a FAILED or ABORTED job into an *Error, reading "[ENAME] message" from the
+// job's error text and the errno from exc_info.
+func jobError(method string, j jobEntry) *Error {
+	e := &Error{Method: method, JobID: j.ID, Reason: strings.TrimSpace(j.Error)}
+	if e.Reason == "" {
+		e.Reason = fmt.Sprintf("job %d ended %s", j.ID, strings.ToLower(j.State))
+	}
+	if m := reasonPrefix.FindStringSubmatch(e.Reason); m != nil {
+		e.Errname = m[1]
+	}
+	validation := false
+	if x := j.ExcInfo; x != nil {
+		validation = x.Type == "VALIDATION"
+		if x.Errno != nil {
+			e.Errno = *x.Errno
+		}
+		if errno, ok := extraErrno(x.Extra); ok && errno != 22 {
+			e.Errno, e.Errname = errno, errnoNames[errno]
+		}
+	}
+	if e.Errname == "" {
+		e.Errname = errnoNames[e.Errno]
+	}
+	e.Kind = classify(0, e.Errname, e.Reason, validation)
+	return e
+}
