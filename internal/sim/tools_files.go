@@ -1,0 +1,380 @@
+package sim
+
+// File programs: cat, ls, mkdir, rm, cp, mv, touch, chmod, chown. All of them go through the
+// box's os.Root, so they cannot reach past the container's tree.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flags is a parsed command line: single-letter flags, their values, and operands.
+type flags struct {
+	set      map[rune]bool
+	val      map[rune]string
+	long     map[string]bool
+	operands []string
+}
+
+// parseFlags splits args (without the program name) into flags and operands; letters in
+// withValue take a value from the rest of the word or the next argument.
+func parseFlags(args []string, withValue string) flags {
+	f := flags{set: map[rune]bool{}, val: map[rune]string{}, long: map[string]bool{}}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			f.operands = append(f.operands, args[i+1:]...)
+			return f
+		case strings.HasPrefix(a, "--"):
+			f.long[a] = true
+		case strings.HasPrefix(a, "-") && a != "-":
+			for j, c := range a[1:] {
+				if !strings.ContainsRune(withValue, c) {
+					f.set[c] = true
+					continue
+				}
+				v := a[1+j+1:]
+				if v == "" && i+1 < len(args) {
+					i++
+					v = args[i]
+				}
+				f.set[c], f.val[c] = true, v
+				break
+			}
+		default:
+			f.operands = append(f.operands, a)
+		}
+	}
+
+	return f
+}
+
+// in opens an input operand: "-" is stdin.
+func (tc *toolCtx) in(name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(tc.input()), nil
+	}
+
+	return tc.st.box.openFile(tc.dir, name, os.O_RDONLY, 0)
+}
+
+// eachInput calls fn for every operand, or for stdin when there are none, reporting
+// unreadable operands on stderr and ending with status 1 if any were.
+func (tc *toolCtx) eachInput(operands []string, fn func(name string, r io.Reader) error) error {
+	if len(operands) == 0 {
+		operands = []string{"-"}
+	}
+	status := 0
+	for _, name := range operands {
+		r, err := tc.in(name)
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "%s: %s: %v\n", tc.name, name, unwrapPath(err))
+			status = 1
+			continue
+		}
+		err = fn(name, r)
+		r.Close()
+		if err != nil {
+			if tc.ctx.Err() != nil {
+				return tc.ctx.Err()
+			}
+			fmt.Fprintf(tc.stderr, "%s: %s: %v\n", tc.name, name, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
+
+// unwrapPath drops the op and path of a *fs.PathError, which messages already name.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+
+	return err
+}
+
+// toolCat copies its inputs to stdout as they arrive.
+func toolCat(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "")
+
+	return tc.eachInput(f.operands, func(_ string, r io.Reader) error {
+		_, err := io.Copy(tc.stdout, r)
+		return err
+	})
+}
+
+// toolLs lists directories: names one per line, or a long listing with -l.
+func toolLs(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "")
+	all := f.set['a'] || f.set['A']
+	if len(f.operands) == 0 {
+		f.operands = []string{"."}
+	}
+
+	status := 0
+	for i, op := range f.operands {
+		info, err := tc.st.box.stat(rel(tc.dir, op), false)
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "ls: cannot access '%s': %v\n", op, unwrapPath(err))
+			status = 2
+			continue
+		}
+		if !info.IsDir() || f.set['d'] {
+			tc.lsLine(f.set['l'], op, info)
+			continue
+		}
+		if len(f.operands) > 1 {
+			if i > 0 {
+				fmt.Fprintln(tc.stdout)
+			}
+			fmt.Fprintf(tc.stdout, "%s:\n", op)
+		}
+		entries, err := tc.st.box.readDir(tc.dir, op)
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "ls: cannot open directory '%s': %v\n", op, unwrapPath(err))
+			status = 2
+			continue
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") && !all {
+				continue
+			}
+			if info, err := e.Info(); err == nil {
+				tc.lsLine(f.set['l'], e.Name(), info)
+			}
+		}
+	}
+
+	return exitCode(status)
+}
+
+// lsLine prints one entry, long or short.
+func (tc *toolCtx) lsLine(long bool, name string, info fs.FileInfo) {
+	if !long {
+		fmt.Fprintln(tc.stdout, name)
+		return
+	}
+	fmt.Fprintf(tc.stdout, "%s 1 root root %8d %s %s\n", info.Mode().String(), info.Size(),
+		info.ModTime().Format("Jan _2 15:04"), name)
+}
+
+// toolMkdir creates directories; -p makes parents and accepts existing ones.
+func toolMkdir(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "m")
+	perm := fs.FileMode(0o755)
+	if m, ok := f.val['m']; ok {
+		n, err := strconv.ParseUint(m, 8, 32)
+		if err != nil {
+			return tc.fail("invalid mode '%s'", m)
+		}
+		perm = fs.FileMode(n)
+	}
+	root, err := tc.st.box.fsRoot()
+	if err != nil {
+		return err
+	}
+
+	status := 0
+	for _, op := range f.operands {
+		if f.set['p'] {
+			err = root.MkdirAll(rel(tc.dir, op), perm)
+		} else {
+			err = root.Mkdir(rel(tc.dir, op), perm)
+		}
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "mkdir: cannot create directory '%s': %v\n", op, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
+
+// toolRm removes files, and trees with -r; -f ignores missing operands.
+func toolRm(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "")
+	recursive := f.set['r'] || f.set['R'] || f.long["--recursive"]
+	root, err := tc.st.box.fsRoot()
+	if err != nil {
+		return err
+	}
+
+	status := 0
+	for _, op := range f.operands {
+		name := rel(tc.dir, op)
+		if name == "." {
+			fmt.Fprintf(tc.stderr, "rm: refusing to remove '%s'\n", op)
+			status = 1
+			continue
+		}
+		info, err := root.Lstat(name)
+		switch {
+		case err != nil && f.set['f'] && errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+		case info.IsDir() && !recursive:
+			err = errors.New("Is a directory")
+		case recursive:
+			err = root.RemoveAll(name)
+		default:
+			err = root.Remove(name)
+		}
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "rm: cannot remove '%s': %v\n", op, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
+
+// target returns where src lands when copied or moved to dst: inside dst if it is a directory.
+func (tc *toolCtx) target(src, dst string) string {
+	if info, err := tc.st.box.stat(rel(tc.dir, dst), true); err == nil && info.IsDir() {
+		return path.Join(rel(tc.dir, dst), path.Base(rel(tc.dir, src)))
+	}
+
+	return rel(tc.dir, dst)
+}
+
+// toolCp copies files, and trees with -r, -R or -a.
+func toolCp(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "")
+	if len(f.operands) < 2 {
+		return tc.fail("missing destination file operand")
+	}
+	recursive := f.set['r'] || f.set['R'] || f.set['a']
+	srcs, dst := f.operands[:len(f.operands)-1], f.operands[len(f.operands)-1]
+	root, err := tc.st.box.fsRoot()
+	if err != nil {
+		return err
+	}
+
+	status := 0
+	for _, src := range srcs {
+		info, err := root.Lstat(rel(tc.dir, src))
+		if err == nil && info.IsDir() && !recursive {
+			err = errors.New("-r not specified; omitting directory")
+		}
+		if err == nil {
+			err = copyInRoot(root, rel(tc.dir, src), tc.target(src, dst))
+		}
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "cp: cannot copy '%s': %v\n", src, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
+
+// copyInRoot copies src to dst inside root, recursing into directories and copying symlinks
+// as links.
+func copyInRoot(root *os.Root, src, dst string) error {
+	info, err := root.Lstat(src)
+	if err != nil {
+		return err
+	}
+
+	switch {
+	case info.IsDir():
+		if err := root.MkdirAll(dst, info.Mode().Perm()); err != nil {
+			return err
+		}
+		d, err := root.Open(src)
+		if err != nil {
+			return err
+		}
+		entries, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := copyInRoot(root, path.Join(src, e.Name()), path.Join(dst, e.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
+	case info.Mode()&fs.ModeSymlink != 0:
+		link, err := root.Readlink(src)
+		if err != nil {
+			return err
+		}
+		return root.Symlink(link, dst)
+	default:
+		in, err := root.Open(src)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := root.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	}
+}
+
+// toolMv renames within the tree.
+func toolMv(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "")
+	if len(f.operands) < 2 {
+		return tc.fail("missing destination file operand")
+	}
+	srcs, dst := f.operands[:len(f.operands)-1], f.operands[len(f.operands)-1]
+	root, err := tc.st.box.fsRoot()
+	if err != nil {
+		return err
+	}
+
+	status := 0
+	for _, src := range srcs {
+		if err := root.Rename(rel(tc.dir, src), tc.target(src, dst)); err != nil {
+			fmt.Fprintf(tc.stderr, "mv: cannot move '%s': %v\n", src, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
+
+// toolTouch creates missing files and sets times to now.
+func toolTouch(tc *toolCtx, args []string) error {
+	f := parseFlags(args[1:], "dtr")
+	root, err := tc.st.box.fsRoot()
+	if err != nil {
+		return err
+	}
+
+	status := 0
+	now := time.Now()
+	for _, op := range f.operands {
+		file, err := root.OpenFile(rel(tc.dir, op), os.O_WRONLY|os.O_CREATE, 0o644)
+		if err == nil {
+			file.Close()
+			err = root.Chtimes(rel(tc.dir, op), now, now)
+		}
+		if err != nil {
+			fmt.Fprintf(tc.stderr, "touch: cannot touch '%s': %v\n", op, unwrapPath(err))
+			status = 1
+		}
+	}
+
+	return exitCode(status)
+}
