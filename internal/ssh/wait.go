@@ -1,0 +1,46 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WaitReady polls addr every interval, connecting and running `true`, until it exits 0 or
+// ctx ends. A changed host key stops the wait at once, since retrying cannot fix it. The
+// error of a wait that ran out names the last failure.
+func (c *Client) WaitReady(ctx context.Context, addr string, interval time.Duration) error {
+	if interval <= 0 {
+		interval = time.Second
+	}
+
+	t := time.NewTicker(interval)
+	defer t.Stop()
+
+	var last error
+	for {
+		code, err := c.Exec(ctx, addr, ExecRequest{Argv: []string{"true"}})
+		switch {
+		case err == nil && code == 0:
+			return nil
+		case errors.Is(err, ErrHostKeyMismatch):
+			return fmt.Errorf("waiting for ssh on %s: %w", addr, err)
+		case err != nil && ctx.Err() == nil:
+			last = err
+		case err == nil:
+			last = fmt.Errorf("true exited with status %d", code)
+		}
+		c.log.Debug("ssh not ready", "addr", addr, "err", last)
+
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				return fmt.Errorf("waiting for ssh on %s: %w", addr, ctx.Err())
+			}
+			return fmt.Errorf("waiting for ssh on %s: %w (last attempt: %w)", addr, ctx.Err(),
+				last)
+		case <-t.C:
+		}
+	}
+}
