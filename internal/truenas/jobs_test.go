@@ -1,0 +1,136 @@
+package truenas
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCallJob(t *testing.T) {
+	tests := []struct {
+		name     string
+		mode     string
+		flood    int
+		errText  string
+		exc      any
+		kind     error
+		reason   string
+		progress bool
+	}{
+		{name: "events after the reply", mode: "events", progress: true},
+		{name: "terminal event before the reply", mode: "early"},
+		{name: "no events, poll fallback", mode: "none"},
+		{name: "10000 unrelated events", mode: "early", flood: 10000},
+		{name: "failed job", mode: "events", errText: "[EFAULT] Failed to start instance: boom.",
+			reason: "[EFAULT] Failed to start instance: boom."},
+		{name: "failed validation not found", mode: "early",
+			errText: "[ENOENT] None: VirtInstance px-x does not exist",
+			exc:     map[string]any{"type": "VALIDATION", "errno": 2}, kind: ErrNotFound,
+			reason: "[ENOENT] None: VirtInstance px-x does not exist"},
+		{name: "failed validation exists", mode: "none",
+			errText: "[EINVAL] virt_instance_create.name: Name 'px-a' already exists\n",
+			exc: map[string]any{"type": "VALIDATION", "errno": nil,
+				"extra": []any{[]any{"virt_instance_create.name", "exists", 22}}},
+			kind: ErrExists, reason: "[EINVAL] virt_instance_create.name: Name 'px-a' already exists"},
+		{name: "failed busy", mode: "none", errText: "[EFAULT] dataset is busy", kind: ErrBusy,
+			reason: "[EFAULT] dataset is busy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t)
+			s.jobMode, s.flood = tt.mode, tt.flood
+			s.handle("test.job", func(r *fakeReq) (any, *fakeErr) {
+				return r.startJob("test.job", map[string]any{"answer": 42}, tt.errText, tt.exc), nil
+			})
+			c := connOf(t, dialFake(t, s))
+
+			var mu sync.Mutex
+			var seen []string
+			progress := func(pct float64, desc string) {
+				mu.Lock()
+				seen = append(seen, desc)
+				mu.Unlock()
+			}
+			var out struct{ Answer int }
+			err := c.CallJob(testCtx(t), "test.job", []any{"x"}, &out, progress)
+
+			if tt.errText == "" {
+				if err != nil {
+					t.Fatalf("CallJob: %v", err)
+				}
+				if out.Answer != 42 {
+					t.Errorf("result = %+v, want answer 42", out)
+				}
+			} else {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("CallJob error = %v, want *Error", err)
+				}
+				if e.JobID != 1 || e.Reason != tt.reason || e.Kind != tt.kind {
+					t.Errorf("job error = %+v, want job 1 reason %q kind %v", e, tt.reason, tt.kind)
+				}
+			}
+			if n := c.jobs.buffered(); n > maxBufferedJobs {
+				t.Errorf("buffered job events = %d, bound %d", n, maxBufferedJobs)
+			}
+			if tt.flood > 0 && c.jobs.buffered() < maxBufferedJobs/2 {
+				t.Errorf("buffered = %d after a flood; the buffer seems unused", c.jobs.buffered())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.progress && (len(seen) == 0 || seen[0] != "working") {
+				t.Errorf("progress descriptions = %q, want a RUNNING update", seen)
+			}
+		})
+	}
+}
+
+func TestCallJobDeadline(t *testing.T) {
+	s := newFake(t)
+	s.jobMode = "none"
+	s.handle("test.job", func(r *fakeReq) (any, *fakeErr) {
+		id := r.startJob("test.job", true, "", nil)
+		s.mu.Lock()
+		s.jobs[id]["state"] = "RUNNING" // never finishes
+		s.mu.Unlock()
+		return id, nil
+	})
+	c := connOf(t, dialFake(t, s))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	err := c.CallJob(ctx, "test.job", nil, nil, nil)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("CallJob error = %v, want ErrTimeout", err)
+	}
+	if polls := len(s.callsTo("core.get_jobs")); polls < 2 {
+		t.Errorf("core.get_jobs polled %d times, want repeated polling", polls)
+	}
+}
+
+func TestJobTrackerBound(t *testing.T) {
+	tr := newJobTracker()
+	for i := range int64(10_000) {
+		tr.update(jobEntry{ID: i + 1, State: jobRunning})
+		tr.update(jobEntry{ID: i + 1, State: jobSuccess})
+	}
+	if n := tr.buffered(); n != maxBufferedJobs {
+		t.Fatalf("buffered = %d, want %d", n, maxBufferedJobs)
+	}
+	// The newest survive and are delivered at once; the oldest were evicted.
+	select {
+	case j := <-tr.wait(10_000, nil).done:
+		if j.ID != 10_000 {
+			t.Errorf("delivered job %d", j.ID)
+		}
+	default:
+		t.Error("newest terminal event was not buffered")
+	}
+	select {
+	case <-tr.wait(1, nil).done:
+		t.Error("oldest event should have been evicted")
+	default:
+	}
+}
