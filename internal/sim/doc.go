@@ -1,0 +1,52 @@
+// Package sim is the simulated TrueNAS SCALE server pixels uses when no real NAS is configured.
+//
+// It is a stand-in rather than a mock: a WebSocket JSON-RPC 2.0 server with the real reply, job,
+// event and error shapes of TrueNAS (25.04 "virt" generation by default, 25.10 on request), plus
+// one SSH server per running container backed by a sandboxed file tree (see box.go). State lives
+// in a directory so that a new Server on the same directory sees the same containers,
+// checkpoints, API key and SSH host keys:
+//
+//	state.json                            containers, checkpoints, credentials (atomic writes)
+//	server.json                           the Record of the running server (pid, url, key, ports)
+//	lock                                  flock taken by Ensure while it starts a server
+//	sim.log                               stdout and stderr of a background server
+//	containers/<px-name>/                 the Box of each container
+//	containers/<px-name>/ssh_host_ed25519_key
+//
+// # Serving
+//
+// New builds a Server from Options, Start listens (default 127.0.0.1:0, only loopback addresses
+// are accepted) and Wait blocks until the context ends, Close is called, or the server has been
+// idle (no WebSocket connection, no SSH session) for Options.Idle. Ensure starts a detached
+// background server when none answers; StopBackground and Reset end and clear it.
+//
+// # Containers and addresses
+//
+// A running container gets a loopback address 127.77.X.Y (allocated once, persisted) that the
+// API reports as an INET alias, and an SSH listener on it: port 22 when it can be bound, else a
+// port chosen at server start and reused on every container address. Where 127.77.0.0/16 cannot
+// be bound, each container listens on its own port of 127.0.0.1 instead. The Record's ssh_ports
+// names the port of every running container.
+//
+// # Faults
+//
+// Options.Faults, or the environment variable PIXELS_SIM_FAULTS when that is empty, is a comma
+// separated list that makes the simulator misbehave the way real systems do:
+//
+//	delete_busy=N       the first N virt.instance.delete jobs fail with a storage-busy error
+//	ip_late=DURATION    a started container reports no address for that long
+//	job_time=DURATION   base job duration: start/stop/delete take it, create three times it
+//	                    (default 100ms, so create takes about 300ms with progress steps)
+//	stop_hang           a graceful stop runs until its timeout, then fails
+//	                    "Failed shutting down instance"; a forced stop still works
+//	drop_conn_midjob=N  the first N jobs close the WebSocket that started them while running
+//	early_events        the terminal job event is sent before the reply carrying the job id
+//	strict_rollback     rollback of a running container's dataset is refused (the real server
+//	                    does not check; this keeps clients honest about stopping first)
+//
+// # Schema checks
+//
+// With Options.SchemaFile set to a methods JSON file (the 25.04 method schemas), every request's
+// params are validated against the method's "accepts" schema and violations are answered with
+// -32602 as TrueNAS does.
+package sim

@@ -1,0 +1,164 @@
+package sim
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"syscall"
+)
+
+// containerPath splits a host path under a container's rootfs into the container name and
+// the path inside the container ("/" for the rootfs itself).
+func containerPath(p string) (name, inner string, ok bool) {
+	rest, found := strings.CutPrefix(path.Clean(p), rootfsPrefix)
+	if !found {
+		return "", "", false
+	}
+	name, after, _ := strings.Cut(rest, "/")
+	if after != "rootfs" && !strings.HasPrefix(after, "rootfs/") {
+		return "", "", false
+	}
+	return name, "/" + strings.TrimPrefix(strings.TrimPrefix(after, "rootfs"), "/"), true
+}
+
+// fileReceive answers filesystem.file_receive: only into a running container's rootfs.
+func (s *Server) fileReceive(cl *call) (any, *rpcError) {
+	if rerr := tooManyArgs(cl.args, 3); rerr != nil {
+		return nil, rerr
+	}
+	var p, content string
+	o := struct {
+		Append bool `json:"append"`
+		Mode   *int `json:"mode"`
+		UID    *int `json:"uid"`
+		GID    *int `json:"gid"`
+	}{}
+	if rerr := arg(cl.args, 0, "path", &p); rerr != nil {
+		return nil, rerr
+	}
+	if rerr := arg(cl.args, 1, "content", &content); rerr != nil {
+		return nil, rerr
+	}
+	if rerr := arg(cl.args, 2, "options", &o); rerr != nil {
+		return nil, rerr
+	}
+	if content == "" {
+		return nil, invalidParams(fieldError{"filesystem.file_receive.content",
+			"String should have at least 1 character", errnoEINVAL})
+	}
+	data, err := base64.StdEncoding.DecodeString(content)
+	if err != nil {
+		return nil, invalidParams(fieldError{"filesystem.file_receive.content",
+			"Content is not valid base64", errnoEINVAL})
+	}
+
+	name, inner, ok := containerPath(p)
+	if !ok || inner == "/" {
+		// The simulator never writes outside a container tree; a real NAS would.
+		return nil, plainError(fmt.Sprintf("[Errno 13] Permission denied: '%s'", p))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, exists := s.st.Instances[name]
+	if !exists || in.Status != statusRunning {
+		return nil, plainError(fmt.Sprintf("[Errno 2] No such file or directory: '%s'", p))
+	}
+	box, err := s.openBox(name)
+	if err != nil {
+		return nil, plainError(err.Error())
+	}
+
+	mode, uid, gid := fs.FileMode(0o644), 0, 0
+	if st, err := box.stat(inner, false); err == nil {
+		mode = st.Mode().Perm()
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(sys.Uid), int(sys.Gid)
+		}
+		if o.Append {
+			old, rerr := box.ReadFile(inner)
+			if rerr == nil {
+				data = append(old, data...)
+			}
+		}
+	}
+	if o.Mode != nil && *o.Mode != 0 {
+		mode = fs.FileMode(*o.Mode) & fs.ModePerm
+	}
+	if o.UID != nil && *o.UID >= 0 {
+		uid = *o.UID
+	}
+	if o.GID != nil && *o.GID >= 0 {
+		gid = *o.GID
+	}
+	if err := box.WriteFile(inner, data, mode, uid, gid); err != nil {
+		return nil, plainError(fmt.Sprintf("[Errno 5] Input/output error: '%s' (%v)", p, err))
+	}
+	return true, nil
+}
+
+// fileStat answers filesystem.stat for paths inside container trees.
+func (s *Server) fileStat(cl *call) (any, *rpcError) {
+	var p string
+	if rerr := arg(cl.args, 0, "path", &p); rerr != nil {
+		return nil, rerr
+	}
+	if !strings.HasPrefix(p, "/") {
+		return nil, callError(errnoEINVAL, "%s: path must be absolute", p)
+	}
+	name, inner, ok := containerPath(p)
+	if !ok {
+		return nil, callError(errnoENOENT, "Path %s not found", p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, exists := s.st.Instances[name]; !exists {
+		return nil, callError(errnoENOENT, "Path %s not found", p)
+	}
+	box, err := s.openBox(name)
+	if err != nil {
+		return nil, plainError(err.Error())
+	}
+	st, err := box.stat(inner, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, callError(errnoENOENT, "Path %s not found", p)
+	}
+	if err != nil {
+		return nil, plainError(err.Error())
+	}
+	return statEntry(p, st), nil
+}
+
+// statEntry renders file information like filesystem.stat.
+func statEntry(p string, st fs.FileInfo) map[string]any {
+	kind := "FILE"
+	switch {
+	case st.IsDir():
+		kind = "DIRECTORY"
+	case st.Mode()&fs.ModeSymlink != 0:
+		kind = "SYMLINK"
+	}
+	e := map[string]any{"realpath": p, "type": kind, "size": st.Size(),
+		"mode": int(st.Mode().Perm()) | typeBits(st.Mode()), "uid": 0, "gid": 0,
+		"mtime": float64(st.ModTime().UnixNano()) / 1e9, "acl": false, "is_mountpoint": false,
+		"is_ctldir": false, "attributes": []string{}, "user": "root", "group": "root"}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		e["uid"], e["gid"], e["inode"], e["nlink"] = sys.Uid, sys.Gid, sys.Ino, sys.Nlink
+		e["atime"] = float64(sys.Atim.Sec) + float64(sys.Atim.Nsec)/1e9
+		e["ctime"] = float64(sys.Ctim.Sec) + float64(sys.Ctim.Nsec)/1e9
+	}
+	return e
+}
+
+// typeBits are the S_IFMT bits of a mode, as os.stat reports them.
+func typeBits(m fs.FileMode) int {
+	switch {
+	case m.IsDir():
+		return syscall.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		return syscall.S_IFLNK
+	}
+	return syscall.S_IFREG
+}

@@ -1,0 +1,54 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultVersion is the TrueNAS generation the simulator plays when none is asked for.
+const DefaultVersion = "25.04"
+
+// version describes one TrueNAS generation the simulator can play.
+type version struct {
+	key     string // "25.04"
+	full    string // system.version
+	short   string // system.version_short, and the Record's version
+	apiPath string // prefix of the pinned endpoints, "/api/v25.04."
+	poolAPI bool   // pool.snapshot.* is public (25.10+)
+}
+
+// versions lists the supported generations.
+// TODO(#3): add "26" (container.* per truenas-api-26.md §10, virt.* answering -32601).
+var versions = []version{
+	{key: "25.04", full: "TrueNAS-25.04.2.4", short: "25.04.2.4", apiPath: "/api/v25.04."},
+	{key: "25.10", full: "TrueNAS-25.10.1", short: "25.10.1", apiPath: "/api/v25.10.", poolAPI: true},
+}
+
+// lookupVersion finds a generation by its key or by any longer version string of it.
+func lookupVersion(v string) (version, error) {
+	for _, ver := range versions {
+		if v == ver.key || strings.HasPrefix(v, ver.key+".") || v == ver.full {
+			return ver, nil
+		}
+	}
+	known := make([]string, 0, len(versions))
+	for _, ver := range versions {
+		known = append(known, ver.key)
+	}
+	return version{}, fmt.Errorf("looking up version %q: not simulated (known: %s)", v,
+		strings.Join(known, ", "))
+}
+
+// versionMatches reports whether a recorded version string satisfies a requested one; an
+// empty request matches anything.
+func versionMatches(recorded, requested string) bool {
+	if requested == "" {
+		return true
+	}
+	want, err := lookupVersion(requested)
+	if err != nil {
+		return false
+	}
+	have, err := lookupVersion(recorded)
+	return err == nil && have.key == want.key
+}
