@@ -129,6 +129,17 @@ func parseScript(src, name string) (*syntax.File, error) {
 // *killedError, cancellation or sandbox failure comes back as err.
 func (st *runState) run(ctx context.Context, file *syntax.File, env []string, dir string,
 	params []string, stdin *os.File, stdout, stderr io.Writer) (int, error) {
+	r, err := st.newRunner(env, dir, params, stdin, stdout, stderr)
+	if err != nil {
+		return 0, err
+	}
+
+	return statusOf(ctx, r.Run(ctx, file))
+}
+
+// newRunner builds an interpreter whose every handler goes through the box.
+func (st *runState) newRunner(env []string, dir string, params []string, stdin *os.File,
+	stdout, stderr io.Writer) (*interp.Runner, error) {
 	r, err := interp.New(
 		interp.Env(expand.ListEnviron(env...)),
 		func(r *interp.Runner) error { r.Dir = dir; return nil }, // never stat the host
@@ -142,10 +153,15 @@ func (st *runState) run(ctx context.Context, file *syntax.File, env []string, di
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return st.exec }),
 	)
 	if err != nil {
-		return 0, fmt.Errorf("starting interpreter: %w", err)
+		return nil, fmt.Errorf("starting interpreter: %w", err)
 	}
 
-	err = r.Run(ctx, file)
+	return r, nil
+}
+
+// statusOf turns what interp.Runner.Run returned into an exit status, passing on a
+// *killedError, cancellation or sandbox failure as err.
+func statusOf(ctx context.Context, err error) (int, error) {
 	if status, ok := interp.IsExitStatus(err); ok {
 		return int(status), nil
 	}
