@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -206,7 +208,7 @@ func TestDialUnreachable(t *testing.T) {
 
 func TestDialTLS(t *testing.T) {
 	up := websocket.Upgrader{}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -220,6 +222,8 @@ func TestDialTLS(t *testing.T) {
 				[]byte(`{"jsonrpc":"2.0","id":"px-1","result":{"response_type":"AUTH_ERR"}}`))
 		}
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	srv.StartTLS()
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "https://")
 
