@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -160,6 +161,8 @@ func TestSSHExec(t *testing.T) {
 		{name: "empty stdin", command: "cat"},
 		{name: "streams separate", command: "echo out; echo err >&2; exit 1", stdout: "out\n",
 			stderr: "err\n", status: 1},
+		{name: "tar from stdin", command: "tar xf - -C /tmp && cat /tmp/d/f", stdin: tarOf(t),
+			stdout: "tarred\n"},
 		{name: "argv kept", command: `printf '%s|' 'a b' "c'd" ''`, stdout: "a b|c'd||"},
 		{name: "env value literal", command: `X='v; touch /tmp/pwned' sh -c 'printf %s "$X"'; ` +
 			`test -e /tmp/pwned && echo pwned`, stdout: "v; touch /tmp/pwned", status: 1},
@@ -184,7 +187,7 @@ func TestSSHExec(t *testing.T) {
 				t.Fatalf("Run(%q): %v", tt.command, err)
 			}
 			if signal != "" {
-				status = 0 // x/crypto reports 128+N only for some signals; compare names
+				status = 0 // x/crypto reports -1 beside a signal name; compare the names
 			}
 			if stdout.String() != tt.stdout || stderr.String() != tt.stderr ||
 				status != tt.status || signal != tt.signal {
@@ -194,6 +197,29 @@ func TestSSHExec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tarOf returns an archive holding d/f, as a client would pipe from `tar cf - d`.
+func tarOf(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := "tarred\n"
+	hdrs := []*tar.Header{
+		{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "d/f", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))},
+	}
+	for _, h := range hdrs {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	io.WriteString(tw, body)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	return buf.String()
 }
 
 func TestSSHShellPTY(t *testing.T) {

@@ -148,9 +148,9 @@ func toolWrapper(tc *toolCtx, args []string) error {
 func toolID(tc *toolCtx, args []string) error {
 	flags := strings.Join(args[1:], "")
 	switch {
-	case strings.Contains(flags, "n") && (strings.Contains(flags, "u") || strings.Contains(flags, "g")):
+	case strings.ContainsAny(flags, "ug") && strings.Contains(flags, "n"):
 		fmt.Fprintln(tc.stdout, "root")
-	case strings.Contains(flags, "u") || strings.Contains(flags, "g"):
+	case strings.ContainsAny(flags, "ug"):
 		fmt.Fprintln(tc.stdout, "0")
 	default:
 		fmt.Fprintln(tc.stdout, "uid=0(root) gid=0(root) groups=0(root)")
