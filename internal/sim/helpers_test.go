@@ -72,9 +72,15 @@ func startServer(t *testing.T, opts Options) *Server {
 // dial connects a client to the server's URL.
 func dial(t *testing.T, s *Server) *testClient {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial(s.URL(), nil)
+	return dialURL(t, s.URL())
+}
+
+// dialURL connects a client to a simulator URL.
+func dialURL(t *testing.T, url string) *testClient {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
-		t.Fatalf("dialing %s: %v", s.URL(), err)
+		t.Fatalf("dialing %s: %v", url, err)
 	}
 	c := &testClient{t: t, ws: ws, pending: map[string]chan wireMsg{}, closed: make(chan struct{})}
 	go c.read()
@@ -85,12 +91,18 @@ func dial(t *testing.T, s *Server) *testClient {
 // login dials and logs in with the server's API key.
 func login(t *testing.T, s *Server) *testClient {
 	t.Helper()
-	c := dial(t, s)
+	return loginURL(t, s.URL(), s.APIKey())
+}
+
+// loginURL dials a simulator URL and logs in with key.
+func loginURL(t *testing.T, url, key string) *testClient {
+	t.Helper()
+	c := dialURL(t, url)
 	var res struct {
 		ResponseType string `json:"response_type"`
 	}
 	c.mustCall(&res, "auth.login_ex", map[string]any{"mechanism": "API_KEY_PLAIN",
-		"username": "root", "api_key": s.APIKey()})
+		"username": "root", "api_key": key})
 	if res.ResponseType != "SUCCESS" {
 		t.Fatalf("login: response_type %q", res.ResponseType)
 	}
@@ -225,6 +237,18 @@ func deref(s *string) string {
 func (c *testClient) createContainer(name string) {
 	c.t.Helper()
 	c.mustJob("virt.instance.create", map[string]any{"name": name, "image": "debian/12"})
+}
+
+// boxOf returns a container's open Box, taking the server's lock.
+func boxOf(t *testing.T, s *Server, name string) *Box {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.boxes[name]
+	if !ok {
+		t.Fatalf("no open box for %s", name)
+	}
+	return b
 }
 
 // messages returns a copy of everything received so far.

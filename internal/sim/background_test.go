@@ -1,0 +1,75 @@
+package sim
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// spawnSelf starts this test binary as a background simulator on dir.
+func spawnSelf(t *testing.T, dir string) func() *exec.Cmd {
+	return func() *exec.Cmd {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatalf("finding test binary: %v", err)
+		}
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), serveEnv+"="+dir, "PIXELS_SIM_FAULTS=job_time=5ms")
+		return cmd
+	}
+}
+
+func TestEnsureStartsAndReuses(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = StopBackground(dir) })
+
+	rec, started, err := Ensure(t.Context(), dir, "25.04", spawnSelf(t, dir))
+	if err != nil {
+		data, _ := os.ReadFile(filepath.Join(dir, "sim.log"))
+		t.Fatalf("Ensure: %v\n%s", err, data)
+	}
+	if !started || rec.PID == os.Getpid() || rec.Version != "25.04.2.4" {
+		t.Fatalf("first Ensure: started=%v record=%+v", started, rec)
+	}
+
+	again, started, err := Ensure(t.Context(), dir, "", spawnSelf(t, dir))
+	if err != nil || started || again.PID != rec.PID {
+		t.Fatalf("second Ensure: started=%v record=%+v err=%v", started, again, err)
+	}
+
+	c := loginURL(t, rec.URL, rec.APIKey)
+	c.createContainer("px-bg")
+	if _, err := CommandLog(dir, "px-bg"); err != nil {
+		t.Fatalf("CommandLog of an existing container: %v", err)
+	}
+	if _, err := CommandLog(dir, "px-none"); err == nil {
+		t.Fatalf("CommandLog of a missing container: no error")
+	}
+	var fresh Record
+	if r, err := ReadRecord(dir); err != nil || r.SSHPorts["px-bg"] == 0 {
+		t.Fatalf("record after create: %+v, %v", r, err)
+	} else {
+		fresh = *r
+	}
+	if fresh.PID != rec.PID {
+		t.Fatalf("record pid changed: %d != %d", fresh.PID, rec.PID)
+	}
+
+	if err := StopBackground(dir); err != nil {
+		t.Fatalf("StopBackground: %v", err)
+	}
+	if alive(rec.PID) {
+		t.Fatalf("pid %d still alive after StopBackground", rec.PID)
+	}
+	if _, err := ReadRecord(dir); err == nil {
+		t.Fatalf("record left after StopBackground")
+	}
+
+	if err := Reset(dir); err != nil {
+		t.Fatalf("Reset: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "containers", "px-bg")); !os.IsNotExist(err) {
+		t.Fatalf("container files left after Reset: %v", err)
+	}
+}
