@@ -34,6 +34,7 @@ type fakeServer struct {
 	inFlight   int
 	maxFlight  int
 	sessions   []*fakeSess
+	schemas    *schemaSet // when set, requests are checked against the 25.04 schemas
 }
 
 // fakeCall is one request the fake received.
@@ -160,7 +161,10 @@ func (s *fakeServer) serve(ss *fakeSess) {
 			r := &fakeReq{s: s, ss: ss, Params: req.Params}
 			var res any
 			var ferr *fakeErr
-			if h == nil {
+			if err := s.checkSchema(req.Method, req.Params); err != nil {
+				s.t.Errorf("request refused by the 25.04 schema: %v", err)
+				ferr = validationErr(22, "EINVAL", req.Method, err.Error())
+			} else if h == nil {
 				ferr = &fakeErr{Code: -32601, Message: "Method does not exist"}
 			} else {
 				res, ferr = h(r)
@@ -183,6 +187,16 @@ func (s *fakeServer) serve(ss *fakeSess) {
 			}
 		}()
 	}
+}
+
+func (s *fakeServer) checkSchema(method string, params json.RawMessage) error {
+	s.mu.Lock()
+	sch := s.schemas
+	s.mu.Unlock()
+	if sch == nil {
+		return nil
+	}
+	return sch.check(method, params)
 }
 
 // errNoReply makes the fake never answer a request.

@@ -21,6 +21,7 @@ type fakeVirt struct {
 // virtModel installs virt.*, zfs.snapshot.*, interface and file handlers on the fake.
 func (s *fakeServer) virtModel() *fakeVirt {
 	v := &fakeVirt{s: s, instances: map[string]map[string]any{}}
+	s.schemas = loadSchemas(s.t)
 	s.handle("virt.global.config", func(*fakeReq) (any, *fakeErr) {
 		return map[string]any{"id": 1, "pool": "tank", "dataset": "tank/.ix-virt",
 			"storage_pools": []string{"tank"}, "state": "INITIALIZED"}, nil
