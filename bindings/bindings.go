@@ -1,0 +1,205 @@
+package bindings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pixels-dev/pixels/engine"
+	"github.com/pixels-dev/pixels/internal/cache"
+	"github.com/pixels-dev/pixels/internal/ssh"
+	"github.com/pixels-dev/pixels/internal/truenas"
+	lua "github.com/yuin/gopher-lua"
+	luar "layeh.com/gopher-luar"
+)
+
+// Prefix marks pixels' containers on TrueNAS; users never see it.
+const Prefix = "px-"
+
+// Defaults are the values create uses when neither the script nor the user gave one.
+type Defaults struct {
+	Image  string
+	CPU    string
+	Memory int // MiB
+	Pool   string
+	NIC    string
+	Parent string
+	DNS    []string
+}
+
+// Deps is what the module needs from the program: everything is lazy, so a command that
+// never touches TrueNAS never connects.
+type Deps struct {
+	Backend  func(ctx context.Context) (truenas.Backend, error)
+	SSH      func() (*ssh.Client, error)
+	Cache    *cache.Cache
+	SSHPort  func(pxName string) int // the SSH port of a container's address
+	Defaults Defaults
+	Poll     time.Duration // readiness poll interval
+	Config   any           // the read-only px.config view
+	Version  string        // TrueNAS version, when known without connecting ("" otherwise)
+}
+
+// module holds the Deps for one runtime.
+type module struct {
+	d  Deps
+	mu sync.Mutex // guards progress output
+}
+
+// Install returns the engine hook that adds the domain functions to the pixels table.
+func Install(d Deps) func(rt *engine.Runtime, mod *lua.LTable) {
+	if d.Poll <= 0 {
+		d.Poll = time.Second
+	}
+	m := &module{d: d}
+	return func(rt *engine.Runtime, mod *lua.LTable) {
+		rt.Register(mod, "create", true, m.create)
+		rt.Register(mod, "get", true, m.get)
+		rt.Register(mod, "list", true, m.list)
+		rt.Register(mod, "start", true, m.start)
+		rt.Register(mod, "stop", true, m.stop)
+		rt.Register(mod, "destroy", true, m.destroy)
+		rt.Register(mod, "exec", true, m.exec)
+		rt.Register(mod, "write_file", true, m.writeFile)
+		rt.Register(mod, "read_file", true, m.readFile)
+		rt.Register(mod, "console", true, m.console)
+		rt.Register(mod, "checkpoint", true, m.checkpoint)
+		rt.Register(mod, "checkpoints", true, m.checkpoints)
+		rt.Register(mod, "restore", true, m.restore)
+		rt.Register(mod, "delete_checkpoint", true, m.deleteCheckpoint)
+		rt.Register(mod, "wait", true, m.wait)
+		rt.Register(mod, "valid_name", false, func(rt *engine.Runtime, L *lua.LState) int {
+			err := CheckName(L.CheckString(1))
+			if err != nil {
+				L.Push(lua.LFalse)
+				L.Push(lua.LString(err.Error()))
+				return 2
+			}
+			L.Push(lua.LTrue)
+			return 1
+		})
+		if d.Config != nil {
+			mod.RawSetString("config", luar.New(rt.L, d.Config))
+		}
+	}
+}
+
+var nameRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// CheckName enforces the bare-name rule before any call reaches TrueNAS.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("container name is empty")
+	case len(name) > 60:
+		return fmt.Errorf("container name %q is %d characters; the limit is 60", name, len(name))
+	case !nameRe.MatchString(name) || strings.HasSuffix(name, "-"):
+		return fmt.Errorf("container name %q is not valid: use lowercase letters, digits and "+
+			"dashes, starting with a letter and not ending with a dash", name)
+	}
+	return nil
+}
+
+// bare strips the prefix for output.
+func bare(pxName string) string { return strings.TrimPrefix(pxName, Prefix) }
+
+// argName reads and checks the container name at stack index idx.
+func argName(L *lua.LState, op string, idx int) string {
+	v := L.Get(idx)
+	s, ok := v.(lua.LString)
+	if !ok {
+		raise(L, engine.CodeInvalid, op, "", "%s: container name wants a string, got %s", op, v.Type())
+	}
+	if err := CheckName(string(s)); err != nil {
+		raise(L, engine.CodeInvalid, op, string(s), "%s: %v", op, err)
+	}
+	return string(s)
+}
+
+// backend connects (once) and raises a pixels error on failure.
+func (m *module) backend(rt *engine.Runtime, L *lua.LState, op string) truenas.Backend {
+	var b truenas.Backend
+	var err error
+	rt.Block(func() { b, err = m.d.Backend(rt.Context(L)) })
+	if err != nil {
+		raiseErr(L, op, "", "connecting to TrueNAS", err)
+	}
+	return b
+}
+
+// raiseErr maps a Go error onto a pixels error code and raises it.
+func raiseErr(L *lua.LState, op, target, doing string, err error) {
+	engine.Raise(L, toError(op, target, doing, err))
+}
+
+func toError(op, target, doing string, err error) *engine.Error {
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		return ee
+	}
+	msg := err.Error()
+	if doing != "" {
+		msg = doing + ": " + msg
+	}
+	return &engine.Error{Code: codeFor(err), Op: op, Target: target, Message: msg, Err: err}
+}
+
+func codeFor(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return engine.CodeInterrupted
+	case errors.Is(err, truenas.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return engine.CodeTimeout
+	case errors.Is(err, truenas.ErrNotFound):
+		return engine.CodeNotFound
+	case errors.Is(err, truenas.ErrExists):
+		return engine.CodeExists
+	case errors.Is(err, truenas.ErrBusy):
+		return engine.CodeBusy
+	case errors.Is(err, truenas.ErrUnreachable):
+		return engine.CodeUnreachable
+	case errors.Is(err, truenas.ErrAuth):
+		return engine.CodeAuth
+	case errors.Is(err, truenas.ErrInvalid), errors.Is(err, truenas.ErrNewerSnapshots):
+		return engine.CodeInvalid
+	case errors.Is(err, truenas.ErrUnsupported):
+		return "unsupported"
+	}
+	var te *truenas.Error
+	if errors.As(err, &te) {
+		return engine.CodeRemote
+	}
+	return engine.CodeInternal
+}
+
+// progress returns a job-progress printer for op, active only on a terminal and when
+// nobody parses our output. done clears the line.
+func (m *module) progress(rt *engine.Runtime, label string) (truenas.Progress, func()) {
+	if !rt.Out.ErrTTY || rt.Out.JSON || rt.Out.Quiet {
+		return nil, func() {}
+	}
+	w := rt.Stderr
+	shown := false
+	p := func(percent float64, desc string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		line := fmt.Sprintf("%s: %3.0f%% %s", label, percent, desc)
+		if len(line) > 78 {
+			line = line[:78]
+		}
+		fmt.Fprintf(w, "\r\033[K%s", line)
+		shown = true
+	}
+	return p, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if shown {
+			io.WriteString(w, "\r\033[K")
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package bindings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pixels-dev/pixels/engine"
+	"github.com/pixels-dev/pixels/internal/truenas"
+	lua "github.com/yuin/gopher-lua"
+)
+
+func checkpointTable(L *lua.LState, name string, s *truenas.Snapshot) *lua.LTable {
+	t := L.NewTable()
+	t.RawSetString("id", lua.LString(s.ID))
+	t.RawSetString("label", lua.LString(s.Label))
+	t.RawSetString("container", lua.LString(name))
+	if !s.CreatedAt.IsZero() {
+		t.RawSetString("created_at", lua.LString(s.CreatedAt.UTC().Format(time.RFC3339)))
+	}
+	t.RawSetString("size", lua.LNumber(s.Size))
+	return t
+}
+
+var labelRe = nameRe
+
+func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
+	const op = "px.checkpoint"
+	name := argName(L, op, 1)
+	o := decode(L, "checkpoint", 2)
+	label := o.str("label", "")
+	if label == "" {
+		label = "cp-" + time.Now().UTC().Format("20060102-150405")
+	}
+	if !validLabel(label) {
+		raise(L, engine.CodeInvalid, op, name, "%s: label %q is not valid: use letters, digits, "+
+			"dots, dashes and underscores", op, label)
+	}
+	b := m.backend(rt, L, op)
+	var s *truenas.Snapshot
+	var err error
+	rt.Block(func() { s, err = b.CreateSnapshot(rt.Context(L), Prefix+name, label) })
+	if errors.Is(err, truenas.ErrExists) {
+		raise(L, engine.CodeExists, op, name, "checkpointing %q: checkpoint %q already exists "+
+			"(pick another label or delete it first)", name, label)
+	}
+	if err != nil {
+		raiseErr(L, op, name, fmt.Sprintf("checkpointing %q", name), err)
+	}
+	t := checkpointTable(L, name, s)
+	ev := L.NewTable()
+	ev.RawSetString("name", lua.LString(name))
+	ev.RawSetString("checkpoint", t)
+	m.emitTable(rt, L, "checkpoint", ev)
+	L.Push(t)
+	return 1
+}
+
+func validLabel(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '-' || r == '_' || r == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *module) snapshots(rt *engine.Runtime, L *lua.LState, op, name string) []truenas.Snapshot {
+	b := m.backend(rt, L, op)
+	var list []truenas.Snapshot
+	var err error
+	rt.Block(func() {
+		if _, err = b.Get(rt.Context(L), Prefix+name); err != nil {
+			return
+		}
+		list, err = b.Snapshots(rt.Context(L), Prefix+name)
+	})
+	if errors.Is(err, truenas.ErrNotFound) {
+		raise(L, engine.CodeNotFound, op, name, "container %q not found", name)
+	}
+	if err != nil {
+		raiseErr(L, op, name, fmt.Sprintf("listing checkpoints of %q", name), err)
+	}
+	return list
+}
+
+func (m *module) checkpoints(rt *engine.Runtime, L *lua.LState) int {
+	const op = "px.checkpoints"
+	name := argName(L, op, 1)
+	out := L.NewTable()
+	for _, s := range m.snapshots(rt, L, op, name) {
+		s := s
+		out.Append(checkpointTable(L, name, &s))
+	}
+	L.Push(out)
+	return 1
+}
+
+// findRef picks the checkpoint whose label or id is ref, and the newer ones.
+func findRef(list []truenas.Snapshot, ref string) (*truenas.Snapshot, []string) {
+	for i := range list {
+		if list[i].Label == ref || list[i].ID == ref {
+			var newer []string
+			for _, n := range list[:i] { // list is newest first
+				newer = append(newer, n.Label)
+			}
+			return &list[i], newer
+		}
+	}
+	return nil, nil
+}
+
+func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
+	const op = "px.restore"
+	name := argName(L, op, 1)
+	ref := L.CheckString(2)
+	o := decode(L, "restore", 3)
+	list := m.snapshots(rt, L, op, name)
+	snap, newer := findRef(list, ref)
+	if snap == nil {
+		raise(L, engine.CodeNotFound, op, name, "restoring %q: no checkpoint %q (see: pixels "+
+			"checkpoint list %s)", name, ref, name)
+	}
+	force := o.boolean("force")
+	if len(newer) > 0 && !force {
+		raise(L, engine.CodeInvalid, op, name, "restoring %q to %q would destroy the newer "+
+			"checkpoints %s (pass --force to accept that)", name, snap.Label, strings.Join(newer, ", "))
+	}
+	b := m.backend(rt, L, op)
+	ctx, cancel := context.WithTimeout(rt.Context(L), o.duration("timeout", 5*time.Minute))
+	defer cancel()
+	var c *truenas.Container
+	var err error
+	wasRunning := false
+	rt.Block(func() {
+		if c, err = b.Get(ctx, Prefix+name); err != nil {
+			return
+		}
+		wasRunning = c.Status == "RUNNING"
+		if c.Status != "STOPPED" {
+			// The rollback must never run under a live container: a failed stop aborts.
+			err = b.Stop(ctx, Prefix+name, truenas.StopOptions{Timeout: 2 * time.Minute}, nil)
+			if err != nil {
+				err = fmt.Errorf("stopping before the rollback: %w", err)
+				return
+			}
+		}
+		err = b.Rollback(ctx, Prefix+name, snap.Label, force)
+		if err != nil {
+			return
+		}
+		if wasRunning {
+			if err = b.Start(ctx, Prefix+name, nil); err != nil {
+				return
+			}
+			c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"))
+			return
+		}
+		c, err = b.Get(ctx, Prefix+name)
+	})
+	if err != nil {
+		if wasRunning && c != nil {
+			// Leave the container in the state it had: try to start it again.
+			rt.Block(func() {
+				cctx, cc := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				defer cc()
+				if g, gerr := b.Get(cctx, Prefix+name); gerr == nil && g.Status == "STOPPED" {
+					_ = b.Start(cctx, Prefix+name, nil)
+				}
+			})
+		}
+		raiseErr(L, op, name, fmt.Sprintf("restoring %q to %q", name, snap.Label), err)
+	}
+	if len(newer) > 0 {
+		rt.Notice("destroyed the newer checkpoints %s", strings.Join(newer, ", "))
+	}
+	m.remember(c)
+	tbl := containerTable(L, c)
+	ev := L.NewTable()
+	ev.RawSetString("name", lua.LString(name))
+	ev.RawSetString("checkpoint", lua.LString(snap.Label))
+	ev.RawSetString("container", tbl)
+	m.emitTable(rt, L, "restore", ev)
+	L.Push(tbl)
+	return 1
+}
+
+func (m *module) deleteCheckpoint(rt *engine.Runtime, L *lua.LState) int {
+	const op = "px.delete_checkpoint"
+	name := argName(L, op, 1)
+	ref := L.CheckString(2)
+	snap, _ := findRef(m.snapshots(rt, L, op, name), ref)
+	if snap == nil {
+		raise(L, engine.CodeNotFound, op, name, "deleting checkpoint %q of %q: no such checkpoint",
+			ref, name)
+	}
+	b := m.backend(rt, L, op)
+	var err error
+	rt.Block(func() { err = b.DeleteSnapshot(rt.Context(L), Prefix+name, snap.Label) })
+	if err != nil {
+		raiseErr(L, op, name, fmt.Sprintf("deleting checkpoint %q of %q", ref, name), err)
+	}
+	return 0
+}

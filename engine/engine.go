@@ -1,0 +1,277 @@
+// Package engine is the Lua host of pixels: it discovers scripts (the built-in verbs and the
+// user's), declares their commands without side effects, turns those declarations into
+// command-line verbs, and runs a verb's Lua with its flags, cleanups, events, parallelism and
+// rendered result. It knows nothing about containers: the pixels module's domain functions
+// come from Options.Module.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Name        string // program name, "pixels"
+	Version     string
+	Builtins    fs.FS  // the shipped verbs, *.lua at its root
+	Examples    fs.FS  // example recipes `pixels run NAME` finds, *.lua at its root
+	ScriptsDir  string // the user's scripts, with lib/ for modules
+	InitFile    string // run before every command when it exists
+	Module      func(rt *Runtime, mod *lua.LTable)
+	Features    []string     // what px.has answers true for
+	GlobalFlags []cli.Flag   // the embedding program's flags (connection, config)
+	Commands    []*cli.Command // verbs written in Go
+	// Before sees the parsed global flags before any verb runs.
+	Before    func(c *cli.Context, out Output) error
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+	StdoutTTY bool
+	StderrTTY bool
+	// DeclareTimeout bounds loading one script for its declaration.
+	DeclareTimeout time.Duration
+}
+
+// Engine hosts the scripts of one program run.
+type Engine struct {
+	opts     Options
+	out      Output
+	specs    []*CommandSpec
+	tree     *node
+	warnings []string
+}
+
+// source is one Lua file: embedded or on disk.
+type source struct {
+	display string // what messages show, e.g. "builtin/create.lua" or a path
+	read    func() ([]byte, error)
+	builtin bool
+}
+
+// New makes an engine. It does not load anything yet.
+func New(opts Options) *Engine {
+	if opts.DeclareTimeout == 0 {
+		opts.DeclareTimeout = 2 * time.Second
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	return &Engine{opts: opts, tree: newNode("")}
+}
+
+func (e *Engine) features() []string { return e.opts.Features }
+
+// builtinSources lists the embedded verbs.
+func (e *Engine) builtinSources() []source {
+	var out []source
+	if e.opts.Builtins == nil {
+		return nil
+	}
+	names, _ := fs.Glob(e.opts.Builtins, "*.lua")
+	sort.Strings(names)
+	for _, n := range names {
+		if strings.HasSuffix(n, "_test.lua") {
+			continue
+		}
+		n := n
+		out = append(out, source{display: "builtin/" + n, builtin: true,
+			read: func() ([]byte, error) { return fs.ReadFile(e.opts.Builtins, n) }})
+	}
+	return out
+}
+
+// userSources lists the top-level *.lua files of the scripts dir, except init.lua and tests.
+func (e *Engine) userSources() []source {
+	if e.opts.ScriptsDir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(e.opts.ScriptsDir)
+	if err != nil {
+		return nil
+	}
+	var out []source
+	for _, ent := range entries {
+		n := ent.Name()
+		if ent.IsDir() || !strings.HasSuffix(n, ".lua") || n == "init.lua" ||
+			strings.HasSuffix(n, "_test.lua") {
+			continue
+		}
+		p := filepath.Join(e.opts.ScriptsDir, n)
+		out = append(out, source{display: p,
+			read: func() ([]byte, error) { return os.ReadFile(p) }})
+	}
+	return out
+}
+
+// declare loads every script in a fresh, side-effect-free state and collects its command.
+// Problems with user scripts become warnings (one broken script must not break pixels);
+// problems with built-ins are errors.
+func (e *Engine) declare(ctx context.Context) error {
+	taken := map[string]*CommandSpec{"run": runSpec}
+	for _, src := range append(e.builtinSources(), e.userSources()...) {
+		spec, err := e.declareOne(ctx, src)
+		if err == nil && spec == nil {
+			continue
+		}
+		if err == nil {
+			if prev, ok := taken[spec.Name]; ok {
+				switch {
+				case prev.Builtin && !spec.Builtin && !spec.Override:
+					err = fmt.Errorf("command %q is a built-in verb (set override = true to "+
+						"replace it)", spec.Name)
+				case prev.Builtin == spec.Builtin:
+					err = fmt.Errorf("command %q is already declared by %s", spec.Name,
+						prev.Source)
+				}
+			}
+		}
+		if err != nil {
+			if src.builtin {
+				return fmt.Errorf("declaring %s: %w", src.display, err)
+			}
+			e.warnings = append(e.warnings, err.Error())
+			continue
+		}
+		taken[spec.Name] = spec
+	}
+	e.specs = e.specs[:0]
+	for _, s := range taken {
+		e.specs = append(e.specs, s)
+	}
+	sort.Slice(e.specs, func(i, j int) bool { return e.specs[i].Name < e.specs[j].Name })
+	for _, s := range e.specs {
+		e.tree.add(s)
+	}
+	return nil
+}
+
+// declareOne runs one file in declaration mode and returns its spec, or nil when the file
+// declares no command.
+func (e *Engine) declareOne(ctx context.Context, src source) (*CommandSpec, error) {
+	dctx, cancel := context.WithTimeout(ctx, e.opts.DeclareTimeout)
+	defer cancel()
+	rt := e.newRuntime(dctx, true)
+	defer rt.Close()
+	rt.gil.Lock()
+	defer rt.gil.Unlock()
+	tbl, err := rt.loadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	if tbl == nil {
+		return nil, nil
+	}
+	spec, _, err := parseSpec(tbl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.display, err)
+	}
+	spec.Source = src.display
+	spec.Builtin = src.builtin
+	spec.file = src
+	if spec.Requires != "" && !versionAtLeast(APIVersion, spec.Requires) {
+		return nil, fmt.Errorf("%s: needs pixels API %s, this pixels has %s (upgrade pixels)",
+			src.display, spec.Requires, APIVersion)
+	}
+	return spec, nil
+}
+
+// loadFile runs src and returns the command table it returned, or nil.
+func (rt *Runtime) loadFile(src source) (*lua.LTable, error) {
+	code, err := src.read()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", src.display, err)
+	}
+	fn, err := rt.L.Load(strings.NewReader(string(code)), src.display)
+	if err != nil {
+		return nil, &Error{Code: CodeScript, Message: err.Error()}
+	}
+	rt.L.Push(fn)
+	if err := rt.L.PCall(0, 1, nil); err != nil {
+		return nil, rt.wrapLuaErr(err)
+	}
+	ret := rt.L.Get(-1)
+	rt.L.Pop(1)
+	t, ok := ret.(*lua.LTable)
+	if !ok || rt.L.GetMetatable(t) != rt.L.GetTypeMetatable(commandMetaKey) {
+		return nil, nil
+	}
+	return t, nil
+}
+
+// wrapLuaErr converts a Lua failure, recognising cancellation.
+func (rt *Runtime) wrapLuaErr(err error) *Error {
+	e := FromLua(err)
+	if ctxErr := rt.ctx.Err(); ctxErr != nil && e.Code != codeExit {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			e.Code = CodeTimeout
+			if !strings.Contains(e.Message, "timed out") {
+				e.Message = "timed out: " + e.Message
+			}
+		} else {
+			e.Code = CodeInterrupted
+			e.Message = "interrupted"
+		}
+	}
+	return e
+}
+
+func versionAtLeast(have, want string) bool {
+	hp := strings.Split(have, ".")
+	wp := strings.Split(want, ".")
+	for i := 0; i < len(wp); i++ {
+		var h, w int
+		if i < len(hp) {
+			fmt.Sscan(hp[i], &h)
+		}
+		fmt.Sscan(wp[i], &w)
+		if h != w {
+			return h > w
+		}
+	}
+	return true
+}
+
+// Warnings are the problems found with user scripts while declaring.
+func (e *Engine) Warnings() []string { return e.warnings }
+
+// Specs returns the declared commands, sorted by name.
+func (e *Engine) Specs() []*CommandSpec { return e.specs }
+
+// findScript resolves the FILE of `pixels run FILE`: a path, then the scripts dir, then
+// the embedded examples.
+func (e *Engine) findScript(name string) (source, error) {
+	if st, err := os.Stat(name); err == nil && !st.IsDir() {
+		return source{display: name, read: func() ([]byte, error) { return os.ReadFile(name) }}, nil
+	}
+	if !strings.ContainsRune(name, os.PathSeparator) && e.opts.ScriptsDir != "" {
+		p := filepath.Join(e.opts.ScriptsDir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return source{display: p, read: func() ([]byte, error) { return os.ReadFile(p) }}, nil
+		}
+	}
+	if e.opts.Examples != nil && path.Base(name) == name {
+		for _, n := range []string{name, name + ".lua"} {
+			if _, err := fs.Stat(e.opts.Examples, n); err == nil {
+				n := n
+				return source{display: "scripts/" + n, read: func() ([]byte, error) {
+					return fs.ReadFile(e.opts.Examples, n)
+				}}, nil
+			}
+		}
+	}
+	return source{}, &Error{Code: CodeNotFound, Target: name, Message: fmt.Sprintf(
+		"running %s: no such file here, in %s, or among the examples", name, e.opts.ScriptsDir)}
+}

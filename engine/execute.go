@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	lua "github.com/yuin/gopher-lua"
+	luar "layeh.com/gopher-luar"
+)
+
+// Cmd is the `cmd` object a command's run function receives. Flags, Args and Rest are plain
+// Lua tables; the methods are conveniences. Bound with gopher-luar, so every method is
+// callable from Lua whatever its receiver.
+type Cmd struct {
+	Name  string      `luar:"name"`
+	Flags *lua.LTable `luar:"flags"`
+	Args  *lua.LTable `luar:"args"`
+	Rest  *lua.LTable `luar:"rest"`
+	JSON  bool        `luar:"json"` // --json was given: return data rather than print it
+}
+
+// Flag returns the value of flag name (dashes or underscores), or nil.
+func (c *Cmd) Flag(name string) lua.LValue {
+	return c.Flags.RawGetString(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Arg returns positional argument name, or nil.
+func (c Cmd) Arg(name string) lua.LValue { return c.Args.RawGetString(name) }
+
+// execute runs a declared command: init.lua, then the script's run(cmd), then cleanups,
+// then renders what run returned.
+func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *cli.Context,
+	pos, rest []string) error {
+	if c.Duration("timeout") > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Duration("timeout"))
+		defer cancel()
+	}
+	rt := e.newRuntime(ctx, false)
+	defer rt.Close()
+	rt.gil.Lock()
+	defer rt.gil.Unlock()
+
+	cmd, uerr := rt.buildCmd(spec, c, pos, rest)
+	if uerr != nil {
+		return uerr
+	}
+	if err := rt.runInit(); err != nil {
+		return err
+	}
+	tbl, err := rt.loadFile(src)
+	if err != nil {
+		return err
+	}
+	if tbl == nil {
+		return &Error{Code: CodeScript, Message: fmt.Sprintf(
+			"%s no longer returns px.command{}", src.display)}
+	}
+	return rt.call(tbl.RawGetString("run"), luar.New(rt.L, cmd))
+}
+
+// call runs fn(args...) protected, runs cleanups, and renders the result.
+func (rt *Runtime) call(fn lua.LValue, args ...lua.LValue) error {
+	result, err := rt.pcall(fn, args...)
+	return rt.finish(result, err)
+}
+
+func (rt *Runtime) pcall(fn lua.LValue, args ...lua.LValue) (lua.LValue, *Error) {
+	if err := rt.L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, args...); err != nil {
+		return lua.LNil, rt.wrapLuaErr(err)
+	}
+	result := rt.L.Get(-1)
+	rt.L.Pop(1)
+	return result, nil
+}
+
+// finish runs the cleanups and renders result, or returns the run's error.
+func (rt *Runtime) finish(result lua.LValue, runErr *Error) error {
+	failed := runErr != nil && !(runErr.Code == codeExit && exitStatus(runErr) == 0)
+	cleanupErr := rt.runCleanups(failed)
+	if runErr != nil {
+		if runErr.Code == codeExit {
+			if st := exitStatus(runErr); st != 0 {
+				return &ExitError{Status: st}
+			}
+			return cleanupErr
+		}
+		if cleanupErr != nil {
+			rt.Warn("%v", cleanupErr)
+		}
+		return runErr
+	}
+	if cleanupErr != nil {
+		return cleanupErr
+	}
+	return rt.render(result)
+}
+
+// ExitError is os.exit(N) from a script: the program exits N after cleanups.
+type ExitError struct{ Status int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Status) }
+
+func exitStatus(e *Error) int {
+	var st int
+	fmt.Sscanf(e.Message, "script exited with status %d", &st)
+	return st
+}
+
+// runInit runs init.lua when it exists; its failures name the file and line.
+func (rt *Runtime) runInit() error {
+	path := rt.eng.opts.InitFile
+	if path == "" || !fileExists(path) {
+		return nil
+	}
+	if _, err := rt.loadFile(diskSource(path)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// buildCmd converts parsed flags and positionals into the cmd object.
+func (rt *Runtime) buildCmd(spec *CommandSpec, c *cli.Context, pos, rest []string) (*Cmd, *Error) {
+	L := rt.L
+	cmd := &Cmd{Name: spec.Name, Flags: L.NewTable(), Args: L.NewTable(), Rest: L.NewTable(),
+		JSON: rt.Out.JSON}
+	for _, f := range spec.Flags {
+		key := strings.ReplaceAll(f.Name, "-", "_")
+		var v lua.LValue = lua.LNil
+		set := c.IsSet(f.Name)
+		switch f.Type {
+		case "bool":
+			v = lua.LBool(c.Bool(f.Name))
+		case "int":
+			if set || f.Default != lua.LNil {
+				v = lua.LNumber(c.Int(f.Name))
+			}
+		case "number":
+			if set || f.Default != lua.LNil {
+				v = lua.LNumber(c.Float64(f.Name))
+			}
+		case "duration":
+			if set || f.Default != lua.LNil {
+				v = lua.LString(c.Duration(f.Name).String())
+			}
+		case "strings":
+			t := L.NewTable()
+			vals := c.StringSlice(f.Name)
+			if !set {
+				if d, ok := f.Default.(*lua.LTable); ok {
+					t = d
+				}
+			}
+			for _, s := range vals {
+				t.Append(lua.LString(s))
+			}
+			v = t
+		default:
+			if set || f.Default != lua.LNil {
+				v = lua.LString(c.String(f.Name))
+			}
+		}
+		if len(f.Enum) > 0 {
+			if s, ok := v.(lua.LString); ok && !contains(f.Enum, string(s)) {
+				return nil, &Error{Code: CodeUsage, Message: fmt.Sprintf(
+					"%s: --%s wants one of %s, got %q", spec.Name, f.Name,
+					strings.Join(f.Enum, ", "), string(s))}
+			}
+		}
+		cmd.Flags.RawSetString(key, v)
+	}
+	if err := bindArgs(L, spec, cmd.Args, pos); err != nil {
+		return nil, err
+	}
+	for _, r := range rest {
+		cmd.Rest.Append(lua.LString(r))
+	}
+	return cmd, nil
+}
+
+func bindArgs(L *lua.LState, spec *CommandSpec, out *lua.LTable, pos []string) *Error {
+	i := 0
+	for _, a := range spec.Args {
+		key := strings.ReplaceAll(a.Name, "-", "_")
+		if a.Variadic {
+			t := L.NewTable()
+			for ; i < len(pos); i++ {
+				t.Append(lua.LString(pos[i]))
+			}
+			if t.Len() == 0 && !a.Optional {
+				return usageErr(spec, "missing %s", strings.ToUpper(a.Name))
+			}
+			out.RawSetString(key, t)
+			continue
+		}
+		if i >= len(pos) {
+			if !a.Optional {
+				return usageErr(spec, "missing %s", strings.ToUpper(a.Name))
+			}
+			continue
+		}
+		out.RawSetString(key, lua.LString(pos[i]))
+		i++
+	}
+	if i < len(pos) {
+		return usageErr(spec, "unexpected argument %q", pos[i])
+	}
+	return nil
+}
+
+func usageErr(spec *CommandSpec, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	usage := strings.TrimSpace(spec.Name + " " + argsUsage(spec))
+	return &Error{Code: CodeUsage, Message: fmt.Sprintf("%s: %s (usage: pixels %s)",
+		spec.Name, msg, usage)}
+}

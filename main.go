@@ -1,0 +1,36 @@
+// Command pixels manages disposable Linux containers on TrueNAS SCALE, scripted in Lua. With
+// no TrueNAS configured it runs against a built-in simulator. main only wires the packages
+// together and maps the final error to an exit status.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go secondInterrupt(ctx)
+	code := run(ctx, os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	})
+	stop()
+	os.Exit(code)
+}
+
+// secondInterrupt exits at once on a second Ctrl-C: the first one cancels and lets the
+// cleanups run; a user who presses again wants out now.
+func secondInterrupt(ctx context.Context) {
+	<-ctx.Done()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup\n")
+	os.Exit(130)
+}
