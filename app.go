@@ -31,11 +31,11 @@ var version = "0.1.0-dev"
 
 // env is the process's outside world, passed in so tests can run pixels in-process.
 type env struct {
-	stdin             io.Reader
-	stdout, stderr    io.Writer
-	getenv            func(string) string
-	stdoutTTY         bool
-	stderrTTY         bool
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	stdoutTTY      bool
+	stderrTTY      bool
 }
 
 // app holds what one invocation resolved: paths, config, and the lazily made connections.

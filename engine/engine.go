@@ -31,8 +31,8 @@ type Options struct {
 	ScriptsDir  string // the user's scripts, with lib/ for modules
 	InitFile    string // run before every command when it exists
 	Module      func(rt *Runtime, mod *lua.LTable)
-	Features    []string     // what px.has answers true for
-	GlobalFlags []cli.Flag   // the embedding program's flags (connection, config)
+	Features    []string       // what px.has answers true for
+	GlobalFlags []cli.Flag     // the embedding program's flags (connection, config)
 	Commands    []*cli.Command // verbs written in Go
 	// Before sees the parsed global flags before any verb runs.
 	Before    func(c *cli.Context, out Output) error
