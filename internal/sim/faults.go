@@ -33,6 +33,9 @@ func parseFaults(spec string) (*faults, error) {
 			continue
 		}
 		key, val, hasVal := strings.Cut(item, "=")
+		if !hasVal && needsValue(key) {
+			return nil, fmt.Errorf("parsing fault %q: missing value", item)
+		}
 		var err error
 		switch key {
 		case "delete_busy":
@@ -52,9 +55,6 @@ func parseFaults(spec string) (*faults, error) {
 		default:
 			return nil, fmt.Errorf("parsing fault %q: unknown fault (known: delete_busy, ip_late, "+
 				"job_time, stop_hang, drop_conn_midjob, early_events, strict_rollback)", item)
-		}
-		if err == nil && !hasVal && needsValue(key) {
-			err = fmt.Errorf("missing value")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("parsing fault %q: %w", item, err)
