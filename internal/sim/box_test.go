@@ -110,6 +110,21 @@ func TestBoxEscape(t *testing.T) {
 	}
 }
 
+func TestBoxFifoStaysInState(t *testing.T) {
+	b := newTestBox(t)
+	hostTmp := t.TempDir()
+	var out bytes.Buffer
+	status, _, err := b.Run(context.Background(),
+		`eval 'while read l; do echo "$l"; done < <(echo via-fifo)'; echo "$EUID"`,
+		RunIO{Stdout: &out, Env: []string{"TMPDIR=" + hostTmp}})
+	if err != nil || status != 0 || out.String() != "via-fifo\n0\n" {
+		t.Errorf("Run = %q, %d, %v", out.String(), status, err)
+	}
+	if entries, _ := os.ReadDir(hostTmp); len(entries) != 0 {
+		t.Errorf("the interpreter wrote to the host's TMPDIR: %v", entries)
+	}
+}
+
 func TestBoxTarRoundTrip(t *testing.T) {
 	b := newTestBox(t)
 	blob := make([]byte, 70000)

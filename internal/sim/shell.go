@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -101,6 +102,7 @@ func (b *Box) defaultEnv() []string {
 	return []string{
 		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/bash",
 		"PATH=" + defaultPath, "HOSTNAME=" + b.hostname, "LANG=C.UTF-8",
+		"UID=0", "EUID=0", "GID=0", // else the interpreter fills in the host's ids
 	}
 }
 
@@ -134,14 +136,64 @@ func (st *runState) run(ctx context.Context, file *syntax.File, env []string, di
 		return 0, err
 	}
 
-	return statusOf(ctx, r.Run(ctx, file))
+	ctx, lvl := newLevel(ctx)
+	defer lvl.cancel()
+	status, err := statusOf(ctx, r.Run(ctx, file))
+	if killed := lvl.killedBy(); killed != nil {
+		return 128 + killed.num, killed
+	}
+
+	return status, err
+}
+
+// level is one shell process as the script sees it: everything sharing one $$, subshells
+// and command substitutions included. kill $$ cancels the level, like a signal ending that
+// process and everything it was running.
+type level struct {
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	killed *killedError
+}
+
+// levelKey finds the innermost level in a context.
+type levelKey struct{}
+
+// newLevel starts a level below ctx.
+func newLevel(ctx context.Context) (context.Context, *level) {
+	ctx, cancel := context.WithCancel(ctx)
+	lvl := &level{cancel: cancel}
+
+	return context.WithValue(ctx, levelKey{}, lvl), lvl
+}
+
+// kill ends the level with a signal; the first signal wins.
+func (l *level) kill(k *killedError) {
+	l.mu.Lock()
+	if l.killed == nil {
+		l.killed = k
+	}
+	l.mu.Unlock()
+	l.cancel()
+}
+
+// killedBy returns the signal that ended the level, or nil.
+func (l *level) killedBy() *killedError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	return l.killed
 }
 
 // newRunner builds an interpreter whose every handler goes through the box.
 func (st *runState) newRunner(env []string, dir string, params []string, stdin *os.File,
 	stdout, stderr io.Writer) (*interp.Runner, error) {
+	fifos := filepath.Join(st.box.dir, "fifo")
+	if err := os.MkdirAll(fifos, 0o700); err != nil {
+		return nil, fmt.Errorf("starting interpreter: %w", err)
+	}
 	r, err := interp.New(
-		interp.Env(expand.ListEnviron(env...)),
+		interp.Env(expand.ListEnviron("TMPDIR="+fifos)),
 		func(r *interp.Runner) error { r.Dir = dir; return nil }, // never stat the host
 		interp.StdIO(stdin, stdout, stderr),
 		interp.Params(append([]string{"--"}, params...)...),
@@ -155,6 +207,16 @@ func (st *runState) newRunner(env []string, dir string, params []string, stdin *
 	if err != nil {
 		return nil, fmt.Errorf("starting interpreter: %w", err)
 	}
+
+	// The interpreter creates the fifos of process substitution itself, with os calls, in
+	// $TMPDIR as it was at its first reset. Pinning that to the box's own state directory
+	// keeps a script's eval or source (which the parse-time check cannot see) from choosing
+	// a host directory; the script's real environment comes in with the second reset.
+	r.Reset()
+	if err := interp.Env(expand.ListEnviron(env...))(r); err != nil {
+		return nil, fmt.Errorf("starting interpreter: %w", err)
+	}
+	r.Reset()
 
 	return r, nil
 }
@@ -185,7 +247,7 @@ func (st *runState) call(_ context.Context, args []string) ([]string, error) {
 	switch args[0] {
 	case "pwd":
 		return []string{"pwd"}, nil // -P would resolve symlinks on the host
-	case "type", "kill", "which":
+	case "type", "kill", "which", "umask":
 		return append([]string{internalName + args[0]}, args[1:]...), nil
 	case "command":
 		if len(args) > 1 && strings.HasPrefix(args[1], "-") {

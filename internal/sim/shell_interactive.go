@@ -42,6 +42,8 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		return 0, "", fmt.Errorf("starting shell: %w", err)
 	}
 
+	ctx, lvl := newLevel(ctx)
+	defer lvl.cancel()
 	lr := &lineReader{in: bufio.NewReader(in), echo: out, tty: tty}
 	status := 0
 	for {
@@ -68,8 +70,7 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		}
 		for _, stmt := range file.Stmts {
 			status, err = statusOf(ctx, r.Run(ctx, stmt))
-			var killed *killedError
-			if errors.As(err, &killed) {
+			if killed := lvl.killedBy(); killed != nil {
 				return 128 + killed.num, killed.name, nil
 			}
 			if err != nil {

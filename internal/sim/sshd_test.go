@@ -302,3 +302,46 @@ func TestSSHCloseLeaksNothing(t *testing.T) {
 	c.Close()
 	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+func TestSSHShellNoPTY(t *testing.T) {
+	f := startSSH(t)
+	s, err := f.client(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out bytes.Buffer
+	s.Stdout, s.Stdin = &out, strings.NewReader("echo a\nkill -9 $$\necho never\n")
+
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Wait()
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.Signal() != "KILL" {
+		t.Fatalf("Wait = %v, want exit-signal KILL", err)
+	}
+	if want := "root@testbox:~# a\nroot@testbox:~# "; out.String() != want {
+		t.Errorf("shell output = %q, want %q", out.String(), want)
+	}
+}
+
+func TestSSHEnvRequest(t *testing.T) {
+	f := startSSH(t)
+	s, err := f.client(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Setenv("X", "v; touch /tmp/pwned"); err != nil {
+		t.Fatalf("Setenv: %v", err)
+	}
+
+	out, err := s.Output(`sh -c 'printf %s "$X"'`)
+	if err != nil || string(out) != "v; touch /tmp/pwned" {
+		t.Errorf("Output = %q, %v", out, err)
+	}
+	if _, err := f.box.ReadFile("/tmp/pwned"); err == nil {
+		t.Error("an env value was executed")
+	}
+}

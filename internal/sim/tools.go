@@ -33,7 +33,7 @@ type toolCtx struct {
 	name   string // program name for messages
 }
 
-// toolFunc is a built-in program; it returns nil, an interp exit status, or a *killedError.
+// toolFunc is a built-in program; it returns nil, an interp exit status, or a fatal error.
 type toolFunc func(tc *toolCtx, args []string) error
 
 // lookupTool returns the built-in program called name, or nil.
@@ -89,6 +89,8 @@ func lookupTool(name string) toolFunc {
 		return toolWrapper
 	case "type", "command", "which":
 		return toolWhich
+	case "umask":
+		return toolUmask
 	}
 
 	return nil
@@ -106,10 +108,12 @@ func (tc *toolCtx) dispatch(args []string) error {
 
 	if strings.Contains(name, "/") {
 		info, err := tc.st.box.stat(rel(tc.dir, name), true)
-		if err != nil {
+		if err != nil && !(binDir(name) && (lookupTool(base) != nil || interp.IsBuiltin(base))) {
+			tc.name = "sh"
 			return tc.failCode(127, "%s: not found", name)
 		}
-		if lookupTool(base) == nil && !interp.IsBuiltin(base) && info.Mode().IsRegular() {
+		if err == nil && lookupTool(base) == nil && !interp.IsBuiltin(base) &&
+			info.Mode().IsRegular() {
 			return tc.runScriptFile(name, args[1:])
 		}
 	}
@@ -126,6 +130,17 @@ func (tc *toolCtx) dispatch(args []string) error {
 	}
 
 	return nil
+}
+
+// binDir reports whether name sits in one of the standard program directories, where the
+// built-in tools count as installed even though the tree holds no file for them.
+func binDir(name string) bool {
+	switch path.Dir(path.Clean(name)) {
+	case "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin":
+		return true
+	}
+
+	return false
 }
 
 // runScriptFile runs a file from the tree as a script, as the kernel would run an

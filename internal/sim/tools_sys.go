@@ -50,7 +50,9 @@ func signalName(n int) (string, bool) {
 	return "", false
 }
 
-// toolKill signals the running script when given its own $$; the box has no other processes.
+// toolKill signals the running script when given its own $$ (the innermost sh level, since
+// every level shares the host pid the interpreter expands $$ to); the box has no other
+// processes.
 func toolKill(tc *toolCtx, args []string) error {
 	sig := "TERM"
 	rest := args[1:]
@@ -81,9 +83,10 @@ func toolKill(tc *toolCtx, args []string) error {
 	self := strconv.Itoa(os.Getpid()) // what the interpreter expands $$ to
 	status := 0
 	for _, pid := range rest {
-		if pid == self {
+		if lvl, ok := tc.ctx.Value(levelKey{}).(*level); ok && pid == self {
 			name, _ := signalName(num)
-			return &killedError{num: num, name: name}
+			lvl.kill(&killedError{num: num, name: name})
+			return exitCode(128 + num) // the cancelled level stops; run reports the signal
 		}
 		fmt.Fprintf(tc.stderr, "kill: (%s) - No such process\n", pid)
 		status = 1
@@ -294,4 +297,14 @@ func (tc *toolCtx) searchPath(n string) string {
 	}
 
 	return ""
+}
+
+// toolUmask reports the usual root umask; setting one is accepted and has no effect, as files
+// are created with the modes the commands ask for.
+func toolUmask(tc *toolCtx, args []string) error {
+	if len(args) == 1 {
+		fmt.Fprintln(tc.stdout, "0022")
+	}
+
+	return nil
 }
