@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/pixels-dev/pixels/internal/sim"
+	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/term"
+)
+
+// TestMain lets the test binary act as the pixels command inside test scripts, and as the
+// background simulator that pixels spawns from them.
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{"pixels": pixelsMain}))
+}
+
+func pixelsMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: the built binary, driven as a user would, against
+// a simulator of its own per script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:  filepath.Join("testdata", "script"),
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": cmdStatus},
+		Setup: func(e *testscript.Env) error {
+			home := e.WorkDir
+			e.Setenv("HOME", home)
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			e.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+			e.Setenv("XDG_DATA_HOME", filepath.Join(home, ".local", "share"))
+			e.Setenv("PIXELS_POLL_INTERVAL", "50ms")
+			e.Setenv("PIXELS_RETRY_INTERVAL", "50ms")
+			e.Setenv("PIXELS_SIM_IDLE", "2m")
+			e.Setenv("SSH_AUTH_SOCK", "")
+			simDir := filepath.Join(home, ".cache", "pixels", "sim")
+			e.Defer(func() { _ = sim.StopBackground(simDir) })
+			return nil
+		},
+	})
+}
+
+// cmdStatus is `status N CMD ARGS...`: run CMD and require exit status N, keeping its
+// output for the stdout and stderr checks that follow.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %q is not a number", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var xe *exec.ExitError
+	if errors.As(err, &xe) {
+		got = xe.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
