@@ -5,9 +5,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 
