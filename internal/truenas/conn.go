@@ -41,7 +41,7 @@ type Conn struct {
 	nextID  atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[string]chan frame
+	pending map[string]*pendingCall
 
 	done      chan struct{} // closed when the reader stops
 	readErr   error         // why it stopped; read only after done is closed
@@ -58,7 +58,7 @@ func newConn(ws *websocket.Conn, log *slog.Logger) *Conn {
 		log:     log,
 		sem:     make(chan struct{}, maxInFlight),
 		jobs:    newJobTracker(),
-		pending: make(map[string]chan frame),
+		pending: make(map[string]*pendingCall),
 		done:    make(chan struct{}),
 	}
 	ws.SetReadLimit(64 << 20)
@@ -68,6 +68,21 @@ func newConn(ws *websocket.Conn, log *slog.Logger) *Conn {
 	go c.readLoop()
 	go c.keepalive(pingInterval)
 	return c
+}
+
+// pendingCall is one call waiting for its reply. For a job call, the reader registers the
+// job's waiter before handing the reply over, so no event after the reply is missed.
+type pendingCall struct {
+	ch  chan frame
+	job *jobCall // nil for a plain call
+}
+
+// jobCall is what CallJob adds to a call: where progress goes, and the waiter the reader
+// registered when the reply carried a job id.
+type jobCall struct {
+	progress Progress
+	id       int64
+	waiter   *jobWaiter
 }
 
 // Close ends the session. Calls still waiting fail with ErrUnreachable.
@@ -89,7 +104,7 @@ func (c *Conn) Close() error {
 // discard). Server errors come back as *Error; a ctx deadline as an error wrapping
 // ErrTimeout and context.DeadlineExceeded; a lost connection as ErrUnreachable.
 func (c *Conn) Call(ctx context.Context, method string, params []any, out any) error {
-	raw, err := c.call(ctx, method, params)
+	raw, err := c.call(ctx, method, params, nil)
 	if err != nil {
 		return err
 	}
@@ -102,8 +117,9 @@ func (c *Conn) Call(ctx context.Context, method string, params []any, out any) e
 	return nil
 }
 
-// call does the round trip and returns the raw result.
-func (c *Conn) call(ctx context.Context, method string, params []any) (json.RawMessage, error) {
+// call does the round trip and returns the raw result; job is set for CallJob.
+func (c *Conn) call(ctx context.Context, method string, params []any,
+	job *jobCall) (json.RawMessage, error) {
 	if params == nil {
 		params = []any{}
 	}
@@ -117,23 +133,19 @@ func (c *Conn) call(ctx context.Context, method string, params []any) (json.RawM
 	defer func() { <-c.sem }()
 
 	id := "px-" + strconv.FormatUint(c.nextID.Add(1), 10)
-	ch := make(chan frame, 1)
+	p := &pendingCall{ch: make(chan frame, 1), job: job}
 	c.mu.Lock()
-	c.pending[id] = ch
+	c.pending[id] = p
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-	}()
 
 	c.log.Debug("truenas call", "id", id, "method", method, "params", logParams(method, params))
 	if err := c.write(request{JSONRPC: "2.0", ID: id, Method: method, Params: params}); err != nil {
+		c.unregister(id, p)
 		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
 	}
 
 	select {
-	case f := <-ch:
+	case f := <-p.ch:
 		if f.Error != nil {
 			e := newCallError(method, f.Error)
 			c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason)
@@ -141,9 +153,26 @@ func (c *Conn) call(ctx context.Context, method string, params []any) (json.RawM
 		}
 		return f.Result, nil
 	case <-ctx.Done():
+		c.unregister(id, p)
 		return nil, ctxError(ctx, method)
 	case <-c.done:
+		c.unregister(id, p)
 		return nil, c.lostError(method)
+	}
+}
+
+// unregister removes a call that stops waiting. If the reader already claimed its reply,
+// it waits for the hand-off, so the reader never writes to a call that has returned.
+func (c *Conn) unregister(id string, p *pendingCall) {
+	c.mu.Lock()
+	_, waiting := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if !waiting {
+		select {
+		case <-p.ch:
+		case <-c.done:
+		}
 	}
 }
 
@@ -186,14 +215,18 @@ func (c *Conn) readLoop() {
 func (c *Conn) dispatch(f frame) {
 	if id := frameID(f.ID); id != "" {
 		c.mu.Lock()
-		ch := c.pending[id]
+		p := c.pending[id]
+		delete(c.pending, id) // one reply per id; a second one is dropped
 		c.mu.Unlock()
-		if ch != nil {
-			select {
-			case ch <- f:
-			default: // a second reply to one id: keep the first
+		if p == nil {
+			return
+		}
+		if p.job != nil && f.Error == nil {
+			if json.Unmarshal(f.Result, &p.job.id) == nil && p.job.id > 0 {
+				p.job.waiter = c.jobs.wait(p.job.id, p.job.progress)
 			}
 		}
+		p.ch <- f // buffered, and only this reply is ever sent on it
 		return
 	}
 	if f.Method != "collection_update" {

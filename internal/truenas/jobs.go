@@ -141,20 +141,20 @@ func (t *jobTracker) buffered() int {
 // carrying the job id and the job's error text.
 func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any,
 	progress Progress) error {
-	raw, err := c.call(ctx, method, params)
+	job := &jobCall{progress: progress}
+	raw, err := c.call(ctx, method, params, job)
+	if job.waiter != nil {
+		defer c.jobs.forget(job.id)
+	}
 	if err != nil {
 		return err
 	}
-	var id int64
-	if json.Unmarshal(raw, &id) != nil || id <= 0 {
+	if job.waiter == nil {
 		// Not a job id: the server ran it to completion already (legacy_jobs off).
 		return decodeResult(method, raw, out)
 	}
 
-	w := c.jobs.wait(id, progress)
-	defer c.jobs.forget(id)
-
-	j, err := c.awaitJob(ctx, method, id, w)
+	j, err := c.awaitJob(ctx, method, job.id, job.waiter)
 	if err != nil {
 		return err
 	}
