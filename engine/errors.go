@@ -42,7 +42,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if e.Where != "" && !strings.HasPrefix(msg, e.Where) {
+	// A built-in verb's own line means nothing to users; a script's line does.
+	builtinLine := strings.HasPrefix(e.Where, "builtin/") && e.Code != CodeScript
+	if e.Where != "" && !builtinLine && !strings.HasPrefix(msg, e.Where) {
 		msg = e.Where + " " + msg
 	}
 	return msg
@@ -126,8 +128,8 @@ func Raise(L *lua.LState, e *Error) {
 // callerWhere finds the innermost Lua (not Go) frame's "file:line:".
 func callerWhere(L *lua.LState) string {
 	for level := 1; level < 8; level++ {
-		w := L.Where(level)
-		if w != "" {
+		w := strings.TrimSpace(L.Where(level))
+		if w != "" && !strings.HasPrefix(w, "[G]") {
 			return strings.TrimSuffix(strings.TrimSpace(w), ":") + ":"
 		}
 	}
