@@ -83,15 +83,14 @@ func (s *Server) handle(c *conn, req request) {
 		c.reply(req.ID, nil, notAuthenticated())
 		return
 	}
-	if s.schema != nil {
-		if rerr := s.schema.check(req.Method, args); rerr != nil {
-			c.reply(req.ID, nil, rerr)
-			return
-		}
-	}
 
 	s.log.Debug("call", "method", req.Method)
 	cl := &call{s: s, c: c, method: req.Method, args: args, id: req.ID}
+	if s.schema != nil {
+		if errs := s.schema.check(req.Method, args); len(errs) > 0 {
+			h = schemaRefusal(s.schema.isJob(req.Method), errs)
+		}
+	}
 	result, rerr := h(cl)
 	if cl.job == nil || rerr != nil {
 		c.reply(req.ID, result, rerr)
@@ -141,4 +140,17 @@ func (t *jobTable) outcome(j *job) (any, *rpcError) {
 func (cl *call) startJob(name string, body func(*jobRun) (any, error)) (any, *rpcError) {
 	cl.job, cl.start = cl.s.jobs.submit(cl, name, body)
 	return cl.job.id, nil
+}
+
+// schemaRefusal answers a call whose params break the method's schema: a job that fails
+// with VALIDATION for job methods (TrueNAS validates those inside the job), else -32602.
+func schemaRefusal(job bool, errs []fieldError) handlerFunc {
+	return func(cl *call) (any, *rpcError) {
+		if !job {
+			return nil, invalidParams(errs...)
+		}
+		return cl.startJob(nameOf(cl.args), func(*jobRun) (any, error) {
+			return nil, jobValidation(errs...)
+		})
+	}
 }
