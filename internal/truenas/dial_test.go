@@ -161,6 +161,7 @@ func TestDialVersions(t *testing.T) {
 		{"TrueNAS-25.04.2.4", "zfs.snapshot", nil},
 		{"TrueNAS-25.04.0", "zfs.snapshot", nil},
 		{"TrueNAS-25.10.1", "pool.snapshot", nil},
+		{"TrueNAS-26.0.0-RC.1", "pool.snapshot", nil},
 		{"TrueNAS-SCALE-24.10.2", "", ErrUnsupported},
 		{"TrueNAS-27.0.0-BETA.1", "", ErrUnsupported},
 		{"nonsense", "", ErrUnsupported},
@@ -180,9 +181,15 @@ func TestDialVersions(t *testing.T) {
 				t.Fatalf("Dial: %v", err)
 			}
 			defer b.Close()
-			v, ok := b.(*virt)
-			if !ok || v.snaps.ns != tt.snapNS {
-				t.Fatalf("backend %T with snapshots %q, want virt with %q", b, v.snaps.ns, tt.snapNS)
+			var ns string
+			switch x := b.(type) {
+			case *virt:
+				ns = x.snaps.ns
+			case *lxc:
+				ns = x.snaps.ns
+			}
+			if ns != tt.snapNS {
+				t.Fatalf("backend %T with snapshots %q, want %q", b, ns, tt.snapNS)
 			}
 			if got := s.callsTo("core.subscribe"); len(got) != 1 ||
 				string(got[0]) != `["core.get_jobs"]` {

@@ -7,7 +7,7 @@ import (
 )
 
 // supportedVersions names the generations Dial can drive, for error messages.
-const supportedVersions = "25.04 and 25.10"
+const supportedVersions = "25.04, 25.10 and 26"
 
 // parseVersion reads major and minor from what system.version says, e.g. "TrueNAS-25.04.2.4",
 // "TrueNAS-SCALE-24.10.2" or "26.0.0-RC.1". It returns the bare version too.
@@ -52,6 +52,8 @@ func newBackend(c *Conn, version string, opts DialOptions) (Backend, error) {
 		return newVirt(c, bare, "zfs.snapshot", retry), nil
 	case major == 25 && minor == 10:
 		return newVirt(c, bare, "pool.snapshot", retry), nil
+	case major == 26:
+		return newContainers(c, bare, retry), nil
 	}
 	return nil, fmt.Errorf("choosing API adapter: %w: TrueNAS %s (supported: %s)",
 		ErrUnsupported, bare, supportedVersions)
