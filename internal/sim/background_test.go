@@ -9,13 +9,19 @@ import (
 
 // spawnSelf starts this test binary as a background simulator on dir.
 func spawnSelf(t *testing.T, dir string) func() *exec.Cmd {
+	return spawnVersion(t, dir, "")
+}
+
+// spawnVersion starts this test binary as a background simulator playing version.
+func spawnVersion(t *testing.T, dir, version string) func() *exec.Cmd {
 	return func() *exec.Cmd {
 		exe, err := os.Executable()
 		if err != nil {
 			t.Fatalf("finding test binary: %v", err)
 		}
 		cmd := exec.Command(exe, "-test.run=^$")
-		cmd.Env = append(os.Environ(), serveEnv+"="+dir, "PIXELS_SIM_FAULTS=job_time=5ms")
+		cmd.Env = append(os.Environ(), serveEnv+"="+dir, "PIXELS_SIM_FAULTS=job_time=5ms",
+			"PIXELS_SIM_VERSION="+version)
 		return cmd
 	}
 }
@@ -46,14 +52,8 @@ func TestEnsureStartsAndReuses(t *testing.T) {
 	if _, err := CommandLog(dir, "px-none"); err == nil {
 		t.Fatalf("CommandLog of a missing container: no error")
 	}
-	var fresh Record
-	if r, err := ReadRecord(dir); err != nil || r.SSHPorts["px-bg"] == 0 {
+	if r, err := ReadRecord(dir); err != nil || r.SSHPorts["px-bg"] == 0 || r.PID != rec.PID {
 		t.Fatalf("record after create: %+v, %v", r, err)
-	} else {
-		fresh = *r
-	}
-	if fresh.PID != rec.PID {
-		t.Fatalf("record pid changed: %d != %d", fresh.PID, rec.PID)
 	}
 
 	if err := StopBackground(dir); err != nil {
@@ -71,5 +71,22 @@ func TestEnsureStartsAndReuses(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "containers", "px-bg")); !os.IsNotExist(err) {
 		t.Fatalf("container files left after Reset: %v", err)
+	}
+}
+
+func TestEnsureReplacesOtherVersion(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = StopBackground(dir) })
+
+	old, _, err := Ensure(t.Context(), dir, "25.04", spawnVersion(t, dir, "25.04"))
+	if err != nil {
+		t.Fatalf("Ensure 25.04: %v", err)
+	}
+	rec, started, err := Ensure(t.Context(), dir, "25.10", spawnVersion(t, dir, "25.10"))
+	if err != nil || !started || rec.Version != "25.10.1" || rec.PID == old.PID {
+		t.Fatalf("Ensure 25.10: started=%v record=%+v err=%v", started, rec, err)
+	}
+	if alive(old.PID) {
+		t.Fatalf("the 25.04 simulator (pid %d) still runs", old.PID)
 	}
 }
