@@ -86,8 +86,22 @@ func splitArgs(args []string, globals []globalFlag, tree *node) split {
 	}
 	out.spec = cur.spec
 	if out.spec == nil {
-		// A group or a Go command: pass the rest through for the parser to handle.
-		out.argv = append(append(glob, path...), args[i:]...)
+		// A group or a Go verb: hoist the global flags, pass the rest through in order.
+		var tail []string
+		for ; i < len(args); i++ {
+			if args[i] == "--" {
+				tail = append(tail, args[i:]...)
+				break
+			}
+			if isFlagWord(args[i]) {
+				if j, ok := takeGlobal(i); ok {
+					i = j
+					continue
+				}
+			}
+			tail = append(tail, args[i])
+		}
+		out.argv = append(append(glob, path...), tail...)
 		return out
 	}
 	var flags []string
