@@ -184,7 +184,7 @@ func (o *opts) strings(k string) []string {
 	return out
 }
 
-var sizeRe = regexp.MustCompile(`^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$`)
+var sizeRe = regexp.MustCompile(`^\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B?|B)?\s*$`)
 
 // ParseSize reads "2GiB", "512MiB", "1.5G" or a bare number of MiB, and returns MiB.
 func ParseSize(s string) (int64, error) {
