@@ -20,12 +20,15 @@ import (
 const maxInFlight = 20
 
 // Keepalive timing: a ping every pingInterval, and the connection counts as dead when
-// nothing (not even a pong) arrives for pingInterval+pongWait.
-const (
+// nothing (not even a pong) arrives for pingInterval+pongWait. Variables so tests can
+// shorten them; each Conn copies them when it starts.
+var (
 	pingInterval = 30 * time.Second
 	pongWait     = 10 * time.Second
-	writeWait    = 10 * time.Second
 )
+
+// writeWait bounds one frame write.
+const writeWait = 10 * time.Second
 
 // Conn is one authenticated-or-not JSON-RPC session over a WebSocket. It is safe for
 // concurrent use: one reader goroutine dispatches replies by id and job events to waiters.
@@ -36,6 +39,7 @@ type Conn struct {
 	jobs *jobTracker
 
 	pollInterval time.Duration // job poll fallback starts at half of this
+	deadAfter    time.Duration // silence after which the peer counts as gone
 
 	writeMu sync.Mutex
 	nextID  atomic.Uint64
@@ -61,9 +65,10 @@ func newConn(ws *websocket.Conn, log *slog.Logger) *Conn {
 		pending: make(map[string]*pendingCall),
 		done:    make(chan struct{}),
 	}
+	c.deadAfter = pingInterval + pongWait
 	ws.SetReadLimit(64 << 20)
 	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+		return ws.SetReadDeadline(time.Now().Add(c.deadAfter))
 	})
 	go c.readLoop()
 	go c.keepalive(pingInterval)
@@ -133,13 +138,17 @@ func (c *Conn) call(ctx context.Context, method string, params []any,
 	defer func() { <-c.sem }()
 
 	id := "px-" + strconv.FormatUint(c.nextID.Add(1), 10)
+	msg, err := json.Marshal(request{JSONRPC: "2.0", ID: id, Method: method, Params: params})
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s request: %w: %w", method, ErrInvalid, err)
+	}
 	p := &pendingCall{ch: make(chan frame, 1), job: job}
 	c.mu.Lock()
 	c.pending[id] = p
 	c.mu.Unlock()
 
 	c.log.Debug("truenas call", "id", id, "method", method, "params", logParams(method, params))
-	if err := c.write(request{JSONRPC: "2.0", ID: id, Method: method, Params: params}); err != nil {
+	if err := c.write(msg); err != nil {
 		c.unregister(id, p)
 		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
 	}
@@ -177,11 +186,7 @@ func (c *Conn) unregister(id string, p *pendingCall) {
 }
 
 // write sends one request frame; gorilla allows only one writer at a time.
-func (c *Conn) write(req request) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encoding request: %w", err)
-	}
+func (c *Conn) write(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
@@ -191,14 +196,14 @@ func (c *Conn) write(req request) error {
 // readLoop is the only reader: replies go to their caller, job events to the tracker.
 func (c *Conn) readLoop() {
 	defer close(c.done)
-	_ = c.ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.deadAfter))
 	for {
 		kind, b, err := c.ws.ReadMessage()
 		if err != nil {
 			c.readErr = err
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(pingInterval + pongWait))
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.deadAfter))
 		if kind != websocket.TextMessage {
 			continue
 		}

@@ -199,3 +199,49 @@ func TestLogParamsRedactsAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepalive checks both sides of the ping: an answering server keeps an idle
+// connection alive past the dead-peer limit, and a silent one is declared gone.
+func TestKeepalive(t *testing.T) {
+	oldPing, oldWait := pingInterval, pongWait
+	pingInterval, pongWait = 20*time.Millisecond, 60*time.Millisecond
+	t.Cleanup(func() { pingInterval, pongWait = oldPing, oldWait })
+
+	tests := []struct {
+		name   string
+		answer bool
+	}{
+		{"pongs keep it alive", true},
+		{"silent peer is dropped", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t)
+			s.handle("test.mute", func(r *fakeReq) (any, *fakeErr) {
+				s.mu.Lock()
+				s.mutePings = !tt.answer
+				s.mu.Unlock()
+				return true, nil
+			})
+			c := connOf(t, dialFake(t, s))
+			ctx := testCtx(t)
+			if err := c.Call(ctx, "test.mute", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+
+			// Wait well past the dead-peer limit without traffic from our side.
+			timer := time.NewTimer(4 * (pingInterval + pongWait))
+			select {
+			case <-c.done:
+			case <-timer.C:
+			}
+			err := c.Call(ctx, "system.version", nil, nil)
+			if tt.answer && err != nil {
+				t.Errorf("call after idle = %v, want success", err)
+			}
+			if !tt.answer && !errors.Is(err, ErrUnreachable) {
+				t.Errorf("call after silence = %v, want ErrUnreachable", err)
+			}
+		})
+	}
+}

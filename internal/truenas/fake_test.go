@@ -35,6 +35,7 @@ type fakeServer struct {
 	maxFlight  int
 	sessions   []*fakeSess
 	schemas    *schemaSet // when set, requests are checked against the 25.04 schemas
+	mutePings  bool       // stop answering WebSocket pings
 }
 
 // fakeCall is one request the fake received.
@@ -109,6 +110,17 @@ func newFake(t *testing.T) *fakeServer {
 			return
 		}
 		ss := &fakeSess{ws: ws}
+		ws.SetPingHandler(func(data string) error {
+			s.mu.Lock()
+			mute := s.mutePings
+			s.mu.Unlock()
+			if mute {
+				return nil
+			}
+			ss.wmu.Lock()
+			defer ss.wmu.Unlock()
+			return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
 		s.mu.Lock()
 		s.sessions = append(s.sessions, ss)
 		s.mu.Unlock()
