@@ -40,6 +40,9 @@ var skeleton = []string{
 // skeleton on first use. hostname is what hostname, uname -n and the prompt report.
 func OpenBox(dir, hostname string) (*Box, error) {
 	rootfs := filepath.Join(dir, "rootfs")
+	if _, err := os.Stat(rootfs); errors.Is(err, fs.ErrNotExist) {
+		os.Rename(rootfs+".old", rootfs) // a Restore that crashed between its two renames
+	}
 	_, err := os.Stat(rootfs)
 	fresh := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !fresh {
@@ -169,7 +172,7 @@ func (b *Box) WriteFile(p string, data []byte, mode fs.FileMode, uid, gid int) e
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 
-	name := rel("/", p)
+	name := b.name("/", p, true)
 	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("writing %s: %w", p, pathErr("mkdir", path.Dir(p), err))
 	}
@@ -195,7 +198,7 @@ func (b *Box) ReadFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 
-	data, err := root.ReadFile(rel("/", p))
+	data, err := root.ReadFile(b.name("/", p, true))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, pathErr("open", p, err))
 	}

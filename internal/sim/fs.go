@@ -15,18 +15,18 @@ import (
 	"mvdan.cc/sh/v3/interp"
 )
 
-// stat stats an in-container path (absolute, or relative to "/").
-func (b *Box) stat(p string, follow bool) (fs.FileInfo, error) {
+// stat stats an in-container path, absolute or relative to cwd.
+func (b *Box) stat(cwd, p string, follow bool) (fs.FileInfo, error) {
 	root, err := b.fsRoot()
 	if err != nil {
 		return nil, pathErr("stat", p, err)
 	}
 
 	var info fs.FileInfo
-	if follow {
-		info, err = root.Stat(rel("/", p))
+	if name := b.name(cwd, p, follow); follow {
+		info, err = root.Stat(name)
 	} else {
-		info, err = root.Lstat(rel("/", p))
+		info, err = root.Lstat(name)
 	}
 	if err != nil {
 		return nil, pathErr("stat", p, err)
@@ -42,7 +42,7 @@ func (b *Box) openFile(cwd, p string, flag int, perm fs.FileMode) (*os.File, err
 		return nil, pathErr("open", p, err)
 	}
 
-	f, err := root.OpenFile(rel(cwd, p), flag, perm)
+	f, err := root.OpenFile(b.name(cwd, p, true), flag, perm)
 	if err != nil {
 		return nil, pathErr("open", p, err)
 	}
@@ -73,7 +73,7 @@ func (st *runState) open(ctx context.Context, p string, flag int, perm os.FileMo
 func (st *runState) statHandler(ctx context.Context, p string, follow bool) (fs.FileInfo, error) {
 	hc := interp.HandlerCtx(ctx)
 
-	return st.box.stat(rel(hc.Dir, p), follow)
+	return st.box.stat(hc.Dir, p, follow)
 }
 
 // readDir is the interpreter's ReadDirHandler2, used for globbing.
@@ -104,7 +104,7 @@ func (b *Box) readDir(cwd, p string) ([]fs.DirEntry, error) {
 // permission can be missing: a regular file needs some x bit.
 func (st *runState) access(ctx context.Context, p string, mode interp.AccessMode) error {
 	hc := interp.HandlerCtx(ctx)
-	info, err := st.box.stat(rel(hc.Dir, p), true)
+	info, err := st.box.stat(hc.Dir, p, true)
 	if err != nil {
 		return err
 	}

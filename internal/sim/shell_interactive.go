@@ -24,8 +24,9 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		w = &crlfWriter{w: out}
 	}
 
-	// TODO(#5): commands in the interactive shell get empty stdin; sharing the line
-	// editor's input with a running command needs a terminal model the sandbox lacks.
+	// TODO(#5): commands in the interactive shell get empty stdin and Ctrl-C cannot
+	// interrupt a running one; sharing the line editor's input with a running command needs
+	// a terminal model the sandbox lacks.
 	stdin, release, err := stdinFile(nil)
 	if err != nil {
 		return 0, "", fmt.Errorf("starting shell: %w", err)
@@ -33,7 +34,7 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 	defer release()
 
 	dir := "/root"
-	if _, err := b.stat(dir, true); err != nil {
+	if _, err := b.stat("/", dir, true); err != nil {
 		dir = "/"
 	}
 	st := &runState{box: b}

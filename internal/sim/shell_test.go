@@ -64,6 +64,11 @@ func TestBoxRun(t *testing.T) {
 			signal: "KILL"},
 		{name: "kill other pid", script: "kill 1", status: 1},
 		{name: "builtin by path", script: "/bin/echo via path", stdout: "via path\n"},
+		{name: "ln -s", script: "echo l > /t; ln -s /t /u; cat /u; ln -sf /etc /e; ls /e/hostname",
+			stdout: "l\n/e/hostname\n"},
+		{name: "mktemp", script: `d=$(mktemp -d); f=$(mktemp); test -d "$d" && test -f "$f" && ` +
+			`dirname "$f"`, stdout: "/tmp\n"},
+		{name: "basename", script: "basename /a/b.txt .txt", stdout: "b\n"},
 		{name: "umask", script: "umask 077; umask", stdout: "0022\n"},
 		{name: "kill term", script: "kill $$", status: 143, signal: "TERM"},
 		{name: "nested kill then more", script: `sh -c 'kill -9 $$'; echo $?`, stdout: "137\n"},

@@ -110,7 +110,7 @@ func ServeSSH(ln net.Listener, hostKey ssh.Signer, box *Box, logger *slog.Logger
 	}
 	s.config = &ssh.ServerConfig{
 		PublicKeyCallback: s.checkKey,
-		ServerVersion:     "SSH-2.0-OpenSSH_9.6p1 pixels-sim",
+		ServerVersion:     "SSH-2.0-pixels_sim",
 	}
 	s.config.AddHostKey(hostKey)
 

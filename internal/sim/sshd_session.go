@@ -71,6 +71,10 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				break
 			}
 			started = true
+			if req.WantReply {
+				req.Reply(true, nil) // before the command can finish and close the channel
+				req.WantReply = false
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()

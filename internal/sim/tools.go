@@ -91,6 +91,14 @@ func lookupTool(name string) toolFunc {
 		return toolWhich
 	case "umask":
 		return toolUmask
+	case "ln":
+		return toolLn
+	case "mktemp":
+		return toolMktemp
+	case "basename":
+		return toolBasename
+	case "dirname":
+		return toolDirname
 	}
 
 	return nil
@@ -107,7 +115,7 @@ func (tc *toolCtx) dispatch(args []string) error {
 	}
 
 	if strings.Contains(name, "/") {
-		info, err := tc.st.box.stat(rel(tc.dir, name), true)
+		info, err := tc.st.box.stat(tc.dir, name, true)
 		if err != nil && !(binDir(name) && (lookupTool(base) != nil || interp.IsBuiltin(base))) {
 			tc.name = "sh"
 			return tc.failCode(127, "%s: not found", name)
@@ -146,7 +154,7 @@ func binDir(name string) bool {
 // runScriptFile runs a file from the tree as a script, as the kernel would run an
 // executable starting with "#!/bin/sh". Other files are treated as unknown programs.
 func (tc *toolCtx) runScriptFile(name string, params []string) error {
-	data, err := tc.st.box.ReadFile("/" + rel(tc.dir, name))
+	data, err := tc.st.box.ReadFile(joinRaw(tc.dir, name))
 	if err != nil {
 		return tc.failCode(126, "%s: cannot read", name)
 	}
@@ -191,6 +199,22 @@ func (tc *toolCtx) runNested(src, name string, params []string) error {
 	}
 
 	return exitCode(status)
+}
+
+// path returns the root-relative name of in-container path p, resolved from the working
+// directory; see Box.name.
+func (tc *toolCtx) path(p string, follow bool) string {
+	return tc.st.box.name(tc.dir, p, follow)
+}
+
+// joinRaw makes p absolute against cwd without cleaning it, so ".." after a symlink is
+// resolved against the link's target, as the kernel does.
+func joinRaw(cwd, p string) string {
+	if path.IsAbs(p) {
+		return p
+	}
+
+	return cwd + "/" + p
 }
 
 // exitCode turns a status into what an ExecHandler returns.
@@ -267,7 +291,7 @@ func toolSh(tc *toolCtx, args []string) error {
 			name, params = rest[1], rest[2:]
 		}
 	case len(rest) > 0 && rest[0] != "-":
-		data, err := tc.st.box.ReadFile("/" + rel(tc.dir, rest[0]))
+		data, err := tc.st.box.ReadFile(joinRaw(tc.dir, rest[0]))
 		if err != nil {
 			return tc.failCode(127, "%s: No such file", rest[0])
 		}
@@ -312,6 +336,8 @@ func (c *ctxFile) Read(p []byte) (int, error) {
 
 	n, err := c.f.Read(p)
 	if err != nil && c.ctx.Err() != nil {
+		// Clear the deadline: an outer shell level sharing this stdin may read on.
+		c.f.SetReadDeadline(time.Time{})
 		return n, c.ctx.Err()
 	}
 

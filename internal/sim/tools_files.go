@@ -124,7 +124,7 @@ func toolLs(tc *toolCtx, args []string) error {
 
 	status := 0
 	for i, op := range f.operands {
-		info, err := tc.st.box.stat(rel(tc.dir, op), false)
+		info, err := tc.st.box.stat(tc.dir, op, !f.set['d'] && !f.set['l'])
 		if err != nil {
 			fmt.Fprintf(tc.stderr, "ls: cannot access '%s': %v\n", op, unwrapPath(err))
 			status = 2
@@ -188,9 +188,9 @@ func toolMkdir(tc *toolCtx, args []string) error {
 	status := 0
 	for _, op := range f.operands {
 		if f.set['p'] {
-			err = root.MkdirAll(rel(tc.dir, op), perm)
+			err = root.MkdirAll(tc.path(op, true), perm)
 		} else {
-			err = root.Mkdir(rel(tc.dir, op), perm)
+			err = root.Mkdir(tc.path(op, false), perm)
 		}
 		if err != nil {
 			fmt.Fprintf(tc.stderr, "mkdir: cannot create directory '%s': %v\n", op, unwrapPath(err))
@@ -212,7 +212,7 @@ func toolRm(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range f.operands {
-		name := rel(tc.dir, op)
+		name := tc.path(op, false)
 		if name == "." {
 			fmt.Fprintf(tc.stderr, "rm: refusing to remove '%s'\n", op)
 			status = 1
@@ -239,13 +239,14 @@ func toolRm(tc *toolCtx, args []string) error {
 	return exitCode(status)
 }
 
-// target returns where src lands when copied or moved to dst: inside dst if it is a directory.
-func (tc *toolCtx) target(src, dst string) string {
-	if info, err := tc.st.box.stat(rel(tc.dir, dst), true); err == nil && info.IsDir() {
-		return path.Join(rel(tc.dir, dst), path.Base(rel(tc.dir, src)))
+// target returns where src lands when copied, moved or linked to dst: inside dst if it is a
+// directory. follow says whether an existing symlink at dst is written through.
+func (tc *toolCtx) target(src, dst string, follow bool) string {
+	if info, err := tc.st.box.stat(tc.dir, dst, true); err == nil && info.IsDir() {
+		return path.Join(tc.path(dst, true), path.Base(path.Clean(src)))
 	}
 
-	return rel(tc.dir, dst)
+	return tc.path(dst, follow)
 }
 
 // toolCp copies files, and trees with -r, -R or -a.
@@ -263,12 +264,13 @@ func toolCp(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, src := range srcs {
-		info, err := root.Lstat(rel(tc.dir, src))
+		from := tc.path(src, !f.set['a'] && !f.set['P'] && !f.set['d'])
+		info, err := root.Lstat(from)
 		if err == nil && info.IsDir() && !recursive {
 			err = errors.New("-r not specified; omitting directory")
 		}
 		if err == nil {
-			err = copyInRoot(root, rel(tc.dir, src), tc.target(src, dst))
+			err = copyInRoot(root, from, tc.target(src, dst, true))
 		}
 		if err != nil {
 			fmt.Fprintf(tc.stderr, "cp: cannot copy '%s': %v\n", src, unwrapPath(err))
@@ -345,7 +347,7 @@ func toolMv(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, src := range srcs {
-		if err := root.Rename(rel(tc.dir, src), tc.target(src, dst)); err != nil {
+		if err := root.Rename(tc.path(src, false), tc.target(src, dst, false)); err != nil {
 			fmt.Fprintf(tc.stderr, "mv: cannot move '%s': %v\n", src, unwrapPath(err))
 			status = 1
 		}
@@ -365,10 +367,11 @@ func toolTouch(tc *toolCtx, args []string) error {
 	status := 0
 	now := time.Now()
 	for _, op := range f.operands {
-		file, err := root.OpenFile(rel(tc.dir, op), os.O_WRONLY|os.O_CREATE, 0o644)
+		name := tc.path(op, true)
+		file, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644)
 		if err == nil {
 			file.Close()
-			err = root.Chtimes(rel(tc.dir, op), now, now)
+			err = root.Chtimes(name, now, now)
 		}
 		if err != nil {
 			fmt.Fprintf(tc.stderr, "touch: cannot touch '%s': %v\n", op, unwrapPath(err))

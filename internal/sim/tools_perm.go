@@ -27,7 +27,7 @@ func toolChmod(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range files {
-		err := walkRoot(root, rel(tc.dir, op), f.set['R'], func(name string, info fs.FileInfo) error {
+		err := walkRoot(root, tc.path(op, true), f.set['R'], func(name string, info fs.FileInfo) error {
 			perm, err := applyMode(info.Mode().Perm(), mode, info.IsDir())
 			if err != nil {
 				return err
@@ -122,7 +122,7 @@ func toolChown(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range f.operands[1:] {
-		err := walkRoot(root, rel(tc.dir, op), f.set['R'], func(name string, _ fs.FileInfo) error {
+		err := walkRoot(root, tc.path(op, true), f.set['R'], func(name string, _ fs.FileInfo) error {
 			if err := root.Lchown(name, uid, gid); err != nil && !errors.Is(err, fs.ErrPermission) {
 				return err
 			}

@@ -82,10 +82,7 @@ func toolTar(tc *toolCtx, args []string) error {
 	if err != nil {
 		return tc.failCode(2, "%v", err)
 	}
-	dir := path.Join("/", tc.dir, o.dir)
-	if path.IsAbs(o.dir) {
-		dir = path.Clean(o.dir)
-	}
+	dir := "/" + strings.TrimPrefix(tc.path(o.dir, true), ".") // -C, resolved in the box
 
 	if o.mode == 'c' {
 		out := tc.stdout
@@ -140,14 +137,17 @@ func (tc *toolCtx) tarCreate(out io.Writer, dir string, o tarOpts) error {
 	}
 	tw := tar.NewWriter(out)
 	for _, name := range o.names {
-		base := rel(dir, ".")
-		err := walkRoot(root, rel(dir, name), true, func(p string, info fs.FileInfo) error {
-			arcName := strings.TrimPrefix(strings.TrimPrefix(p, base), "/")
-			if base == "." {
-				arcName = p
+		start := tc.st.box.name(dir, name, false)
+		// Member names follow the name as given, minus a leading "/" as GNU tar does.
+		prefix := strings.TrimPrefix(path.Clean("/"+name), "/")
+		err := walkRoot(root, start, true, func(p string, info fs.FileInfo) error {
+			sub := strings.TrimPrefix(p, start)
+			if start == "." {
+				sub = p
 			}
-			if path.IsAbs(name) {
-				arcName = p // GNU tar strips the leading "/" as well
+			arcName := path.Join(prefix, sub)
+			if arcName == "" {
+				arcName = "."
 			}
 			return tc.tarAdd(tw, root, p, arcName, info, o.verbose)
 		})
@@ -230,8 +230,8 @@ func (tc *toolCtx) tarRead(tr *tar.Reader, dir string, o tarOpts) error {
 		if o.mode == 't' {
 			continue
 		}
-		name := rel(dir, path.Clean("/" + hdr.Name)[1:])
-		link := rel(dir, path.Clean("/" + hdr.Linkname)[1:])
+		name := tc.st.box.name(dir, path.Clean("/" + hdr.Name)[1:], false)
+		link := tc.st.box.name(dir, path.Clean("/" + hdr.Linkname)[1:], false)
 		if err := extractEntry(root, tr, hdr, name, link); err != nil {
 			return fmt.Errorf("%s: %w", hdr.Name, unwrapPath(err))
 		}
@@ -259,6 +259,9 @@ func extractEntry(root *os.Root, r io.Reader, hdr *tar.Header, name, link string
 		root.Remove(name)
 		return root.Link(link, name)
 	case tar.TypeReg:
+		if info, err := root.Lstat(name); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			root.Remove(name) // replace a link rather than write through it, as GNU tar does
+		}
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 		if err != nil {
 			return err
