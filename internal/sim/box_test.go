@@ -24,7 +24,7 @@ func TestBoxSkeleton(t *testing.T) {
 		t.Errorf("/etc/hostname = %q", host)
 	}
 	for _, d := range []string{"/root", "/tmp", "/var/log", "/usr/bin", "/bin"} {
-		if info, err := b.stat("/", d, true); err != nil || !info.IsDir() {
+		if info, err := b.statAt("/", d, true); err != nil || !info.IsDir() {
 			t.Errorf("%s: not a directory (%v)", d, err)
 		}
 	}
@@ -35,7 +35,7 @@ func TestBoxWriteFile(t *testing.T) {
 	if err := b.WriteFile("/srv/app/conf", []byte("x=1\n"), 0o640, -1, -1); err != nil {
 		t.Fatal(err)
 	}
-	info, err := b.stat("/", "/srv/app/conf", true)
+	info, err := b.statAt("/", "/srv/app/conf", true)
 	if err != nil || info.Mode().Perm() != 0o640 {
 		t.Fatalf("stat = %v, %v; want mode 0640", info, err)
 	}
@@ -147,7 +147,7 @@ func TestBoxTarRoundTrip(t *testing.T) {
 	if err != nil || !bytes.Equal(got, blob) {
 		t.Fatalf("round trip changed the file (%d bytes, %v)", len(got), err)
 	}
-	info, err := b.stat("/", "/tmp/tree/sub/empty", true)
+	info, err := b.statAt("/", "/tmp/tree/sub/empty", true)
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("mode not kept: %v, %v", info, err)
 	}

@@ -15,8 +15,13 @@ import (
 	"mvdan.cc/sh/v3/interp"
 )
 
-// stat stats an in-container path, absolute or relative to cwd.
-func (b *Box) stat(cwd, p string, follow bool) (fs.FileInfo, error) {
+// stat stats an absolute in-container path.
+func (b *Box) stat(p string, follow bool) (fs.FileInfo, error) {
+	return b.statAt("/", p, follow)
+}
+
+// statAt stats an in-container path, absolute or relative to cwd.
+func (b *Box) statAt(cwd, p string, follow bool) (fs.FileInfo, error) {
 	root, err := b.fsRoot()
 	if err != nil {
 		return nil, pathErr("stat", p, err)
@@ -73,7 +78,7 @@ func (st *runState) open(ctx context.Context, p string, flag int, perm os.FileMo
 func (st *runState) statHandler(ctx context.Context, p string, follow bool) (fs.FileInfo, error) {
 	hc := interp.HandlerCtx(ctx)
 
-	return st.box.stat(hc.Dir, p, follow)
+	return st.box.statAt(hc.Dir, p, follow)
 }
 
 // readDir is the interpreter's ReadDirHandler2, used for globbing.
@@ -104,7 +109,7 @@ func (b *Box) readDir(cwd, p string) ([]fs.DirEntry, error) {
 // permission can be missing: a regular file needs some x bit.
 func (st *runState) access(ctx context.Context, p string, mode interp.AccessMode) error {
 	hc := interp.HandlerCtx(ctx)
-	info, err := st.box.stat(hc.Dir, p, true)
+	info, err := st.box.statAt(hc.Dir, p, true)
 	if err != nil {
 		return err
 	}

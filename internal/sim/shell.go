@@ -73,7 +73,7 @@ func (b *Box) Run(ctx context.Context, script string, rio RunIO) (int, string, e
 	defer release()
 
 	dir := "/root"
-	if _, err := b.stat("/", "/root", true); err != nil {
+	if _, err := b.statAt("/", "/root", true); err != nil {
 		dir = "/"
 	}
 	st := &runState{box: b}

@@ -34,7 +34,7 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 	defer release()
 
 	dir := "/root"
-	if _, err := b.stat("/", dir, true); err != nil {
+	if _, err := b.statAt("/", dir, true); err != nil {
 		dir = "/"
 	}
 	st := &runState{box: b}

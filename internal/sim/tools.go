@@ -115,7 +115,7 @@ func (tc *toolCtx) dispatch(args []string) error {
 	}
 
 	if strings.Contains(name, "/") {
-		info, err := tc.st.box.stat(tc.dir, name, true)
+		info, err := tc.st.box.statAt(tc.dir, name, true)
 		if err != nil && !(binDir(name) && (lookupTool(base) != nil || interp.IsBuiltin(base))) {
 			tc.name = "sh"
 			return tc.failCode(127, "%s: not found", name)

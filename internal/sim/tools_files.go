@@ -124,7 +124,7 @@ func toolLs(tc *toolCtx, args []string) error {
 
 	status := 0
 	for i, op := range f.operands {
-		info, err := tc.st.box.stat(tc.dir, op, !f.set['d'] && !f.set['l'])
+		info, err := tc.st.box.statAt(tc.dir, op, !f.set['d'] && !f.set['l'])
 		if err != nil {
 			fmt.Fprintf(tc.stderr, "ls: cannot access '%s': %v\n", op, unwrapPath(err))
 			status = 2
@@ -242,7 +242,7 @@ func toolRm(tc *toolCtx, args []string) error {
 // target returns where src lands when copied, moved or linked to dst: inside dst if it is a
 // directory. follow says whether an existing symlink at dst is written through.
 func (tc *toolCtx) target(src, dst string, follow bool) string {
-	if info, err := tc.st.box.stat(tc.dir, dst, true); err == nil && info.IsDir() {
+	if info, err := tc.st.box.statAt(tc.dir, dst, true); err == nil && info.IsDir() {
 		return path.Join(tc.path(dst, true), path.Base(path.Clean(src)))
 	}
 

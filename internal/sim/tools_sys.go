@@ -256,7 +256,7 @@ func toolWhich(tc *toolCtx, args []string) error {
 			}
 			continue
 		case strings.Contains(n, "/"):
-			if _, err := tc.st.box.stat(tc.dir, n, true); err == nil {
+			if _, err := tc.st.box.statAt(tc.dir, n, true); err == nil {
 				found = n
 			}
 		case lookupTool(n) != nil:
@@ -290,7 +290,7 @@ func (tc *toolCtx) searchPath(n string) string {
 	}
 	for _, d := range strings.Split(pathVar, ":") {
 		p := path.Join("/", d, n)
-		if info, err := tc.st.box.stat("/", p, true); err == nil && info.Mode().IsRegular() &&
+		if info, err := tc.st.box.statAt("/", p, true); err == nil && info.Mode().IsRegular() &&
 			info.Mode().Perm()&0o111 != 0 {
 			return p
 		}
