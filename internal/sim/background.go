@@ -37,7 +37,12 @@ func Ensure(ctx context.Context, dir, version string,
 	}
 	defer unlock()
 
-	if rec, err := ReadRecord(dir); err == nil && answers(rec) {
+	if serving(dir) {
+		rec, err := ReadRecord(dir)
+		if err != nil || !answers(rec) {
+			return nil, false, fmt.Errorf("ensuring simulator: a simulator serves %s but does "+
+				"not answer (see %s)", dir, filepath.Join(dir, "sim.log"))
+		}
 		if versionMatches(rec.Version, version) {
 			return rec, false, nil
 		}
@@ -46,7 +51,7 @@ func Ensure(ctx context.Context, dir, version string,
 				rec.Version, err)
 		}
 	}
-	_ = os.Remove(filepath.Join(dir, recordFile))
+	_ = os.Remove(filepath.Join(dir, recordFile)) // stale: its process is gone
 
 	logf, err := os.OpenFile(filepath.Join(dir, "sim.log"),
 		os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -89,6 +94,37 @@ func awaitRecord(ctx context.Context, dir string, pid int, exited <-chan error) 
 		case <-t.C:
 		}
 	}
+}
+
+// serveLockFile is held (flock) by the server using a directory for as long as it runs. It
+// tells a live simulator from a stale record whose pid now belongs to another process, and
+// keeps two servers off one state directory.
+const serveLockFile = "serve.lock"
+
+// lockServing takes the serving lock of dir without waiting.
+func lockServing(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, serveLockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another simulator serves %s", dir)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// serving reports whether some simulator holds the serving lock of dir.
+func serving(dir string) bool {
+	f, err := lockServing(dir)
+	if err != nil {
+		return true
+	}
+	f.Close() // closing releases the probe's lock
+	return false
 }
 
 // answers reports whether the recorded process lives and its loopback URL takes a TCP
@@ -157,7 +193,9 @@ func StopBackground(dir string) error {
 	if err != nil {
 		return fmt.Errorf("stopping simulator: %w", err)
 	}
-	if alive(rec.PID) && rec.PID != os.Getpid() {
+	// Only signal a pid while a simulator holds the serving lock: a stale record's pid may
+	// belong to an unrelated process by now.
+	if serving(dir) && alive(rec.PID) && rec.PID != os.Getpid() {
 		if err := syscall.Kill(rec.PID, syscall.SIGTERM); err != nil &&
 			!errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("stopping simulator (pid %d): %w", rec.PID, err)

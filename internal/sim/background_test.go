@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +89,39 @@ func TestEnsureReplacesOtherVersion(t *testing.T) {
 	}
 	if alive(old.PID) {
 		t.Fatalf("the 25.04 simulator (pid %d) still runs", old.PID)
+	}
+}
+
+func TestStopBackgroundSparesStrangers(t *testing.T) {
+	other, dir := t.TempDir(), t.TempDir()
+	t.Cleanup(func() { _ = StopBackground(other) })
+	stranger, _, err := Ensure(t.Context(), other, "", spawnSelf(t, other))
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+
+	// A stale record in dir whose pid now belongs to some other live process.
+	stale := Record{PID: stranger.PID, URL: stranger.URL, Version: stranger.Version}
+	data, _ := json.Marshal(stale)
+	if err := os.WriteFile(filepath.Join(dir, recordFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := StopBackground(dir); err != nil {
+		t.Fatalf("StopBackground with a stale record: %v", err)
+	}
+	if !alive(stranger.PID) {
+		t.Fatalf("StopBackground signalled a process that does not serve its directory")
+	}
+	if _, err := ReadRecord(dir); err == nil {
+		t.Fatalf("stale record not removed")
+	}
+
+	if _, err := New(Options{Dir: other}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := New(Options{Dir: other})
+	if err := s.Start(t.Context()); err == nil {
+		s.Close()
+		t.Fatalf("a second server started on a directory already served")
 	}
 }

@@ -9,6 +9,7 @@
 //	state.json                            containers, checkpoints, credentials (atomic writes)
 //	server.json                           the Record of the running server (pid, url, key, ports)
 //	lock                                  flock taken by Ensure while it starts a server
+//	serve.lock                            flock held by the running server (one per directory)
 //	sim.log                               stdout and stderr of a background server
 //	containers/<px-name>/                 the Box of each container
 //	containers/<px-name>/ssh_host_ed25519_key

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -72,7 +74,7 @@ func (s *Server) fileReceive(cl *call) (any, *rpcError) {
 	}
 
 	mode, uid, gid := fs.FileMode(0o644), 0, 0
-	if st, err := box.stat(inner, false); err == nil {
+	if st, err := s.lstat(name, inner); err == nil {
 		mode = st.Mode().Perm()
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 			uid, gid = int(sys.Uid), int(sys.Gid)
@@ -99,6 +101,21 @@ func (s *Server) fileReceive(cl *call) (any, *rpcError) {
 	return true, nil
 }
 
+// lstat stats a path inside a container tree without following a final symlink. It opens
+// the tree afresh, as an os.Root, so it sees the tree a rollback put in place.
+func (s *Server) lstat(name, inner string) (fs.FileInfo, error) {
+	root, err := os.OpenRoot(filepath.Join(s.containerDir(name), "rootfs"))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	rel := strings.TrimPrefix(path.Clean("/"+inner), "/")
+	if rel == "" {
+		rel = "."
+	}
+	return root.Lstat(rel)
+}
+
 // fileStat answers filesystem.stat for paths inside container trees.
 func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	var p string
@@ -117,11 +134,7 @@ func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	if _, exists := s.st.Instances[name]; !exists {
 		return nil, callError(errnoENOENT, "Path %s not found", p)
 	}
-	box, err := s.openBox(name)
-	if err != nil {
-		return nil, plainError(err.Error())
-	}
-	st, err := box.stat(inner, false)
+	st, err := s.lstat(name, inner)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, callError(errnoENOENT, "Path %s not found", p)
 	}

@@ -61,6 +61,7 @@ type Server struct {
 	conns    map[*conn]struct{}
 	lastBusy time.Time
 
+	lock    *os.File // the serving lock, held from Start to Close
 	ln      net.Listener
 	http    *http.Server
 	url     string
@@ -131,6 +132,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := requireLoopback(addr); err != nil {
 		return fmt.Errorf("starting simulator: %w", err)
 	}
+	lock, err := lockServing(s.opts.Dir)
+	if err != nil {
+		return fmt.Errorf("starting simulator: %w", err)
+	}
+	s.lock = lock
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -148,7 +154,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.url = fmt.Sprintf("%s://%s/api/current", scheme, ln.Addr())
-	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	s.lastBusy = time.Now()
 
 	s.workers.Add(1)
@@ -263,6 +270,9 @@ func (s *Server) Close() error {
 		}
 		if rec, rerr := ReadRecord(s.opts.Dir); rerr == nil && rec.PID == os.Getpid() {
 			err = errors.Join(err, os.Remove(filepath.Join(s.opts.Dir, recordFile)))
+		}
+		if s.lock != nil {
+			err = errors.Join(err, s.lock.Close()) // releases the serving lock
 		}
 	})
 	if errors.Is(err, http.ErrServerClosed) {
