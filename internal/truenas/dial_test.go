@@ -26,7 +26,8 @@ func TestEndpoint(t *testing.T) {
 		err        error
 	}{
 		{"bare host", "nas.example", 0, "wss://nas.example:443/api/current", nil},
-		{"bare host with port option", "nas.example", 8443, "wss://nas.example:8443/api/current", nil},
+		{"bare host with port option", "nas.example", 8443,
+			"wss://nas.example:8443/api/current", nil},
 		{"host and port", "nas.example:9000", 8443, "wss://nas.example:9000/api/current", nil},
 		{"wss url", "wss://nas.example", 0, "wss://nas.example:443/api/current", nil},
 		{"wss url with path", "wss://nas.example:8443/api/v25.04.2", 0,
@@ -108,7 +109,8 @@ func TestDialLogin(t *testing.T) {
 				key = tt.key
 			}
 			var logs bytes.Buffer
-			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			debug := &slog.HandlerOptions{Level: slog.LevelDebug}
+			log := slog.New(slog.NewTextHandler(&logs, debug))
 
 			b, err := Dial(testCtx(t), DialOptions{Host: s.url, APIKey: key, Logger: log})
 			if tt.err == nil {
@@ -215,7 +217,7 @@ func TestDialUnreachable(t *testing.T) {
 
 func TestDialTLS(t *testing.T) {
 	up := websocket.Upgrader{}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -228,7 +230,8 @@ func TestDialTLS(t *testing.T) {
 			_ = ws.WriteMessage(websocket.TextMessage,
 				[]byte(`{"jsonrpc":"2.0","id":"px-1","result":{"response_type":"AUTH_ERR"}}`))
 		}
-	}))
+	})
+	srv := httptest.NewUnstartedServer(handler)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
 	defer srv.Close()

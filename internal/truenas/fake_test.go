@@ -237,9 +237,9 @@ func (s *fakeServer) login(r *fakeReq) (any, *fakeErr) {
 
 // jobEvent sends a core.get_jobs collection_update to the session.
 func (ss *fakeSess) jobEvent(job map[string]any) {
-	ss.send(map[string]any{"jsonrpc": "2.0", "method": "collection_update", "params": map[string]any{
-		"msg": "changed", "collection": "core.get_jobs", "id": job["id"], "fields": job,
-	}})
+	params := map[string]any{"msg": "changed", "collection": "core.get_jobs", "id": job["id"],
+		"fields": job}
+	ss.send(map[string]any{"jsonrpc": "2.0", "method": "collection_update", "params": params})
 }
 
 // startJob registers a job that ends with result, or FAILED with errText when not empty,

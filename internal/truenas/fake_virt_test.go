@@ -194,7 +194,8 @@ func (v *fakeVirt) snapCreate(r *fakeReq) (any, *fakeErr) {
 	sn := map[string]any{"id": id, "name": id, "snapshot_name": p[0]["name"],
 		"dataset": p[0]["dataset"], "pool": "tank", "type": "SNAPSHOT",
 		"properties": map[string]any{
-			"createtxg":  map[string]any{"rawvalue": fmt.Sprint(v.txg), "parsed": fmt.Sprint(v.txg)},
+			"createtxg": map[string]any{"rawvalue": fmt.Sprint(v.txg),
+				"parsed": fmt.Sprint(v.txg)},
 			"creation":   map[string]any{"rawvalue": fmt.Sprint(1754042400 + v.txg), "parsed": nil},
 			"referenced": map[string]any{"rawvalue": "851443712", "parsed": 851443712 + v.txg},
 		}}

@@ -3,6 +3,8 @@ package truenas
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 )
 
@@ -18,7 +20,8 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"jsonrpc":"2.0","id":"px-3","error":{"code":-32001,"message":"Method call error",` +
 			`"data":{"error":17,"errname":"EEXIST","reason":"[EEXIST] exists","extra":null}}}`,
 		`{"jsonrpc":"2.0","id":"px-4","error":{"code":-32601,"message":"Method does not exist"}}`,
-		`{"jsonrpc":"2.0","id":"px-5","error":{"code":-32602,"data":{"extra":[[1],["a","b","c"]]}}}`,
+		`{"jsonrpc":"2.0","id":"px-5","error":{"code":-32602,` +
+			`"data":{"extra":[[1],["a","b","c"]]}}}`,
 		`{"jsonrpc":"2.0","method":"collection_update","params":{"msg":"changed",` +
 			`"collection":"core.get_jobs","id":412,"fields":{"id":412,"state":"FAILED",` +
 			`"error":"[EFAULT] boom","exc_info":{"type":"VALIDATION","errno":2,"extra":null},` +
@@ -35,6 +38,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		fr, err := decodeFrame(b)
 		if err != nil {
 			return
+		}
+		c := &Conn{jobs: newJobTracker(), pending: map[string]*pendingCall{},
+			log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		c.dispatch(fr) // the reader's routing of replies and job events
+		if c.jobs.buffered() > maxBufferedJobs {
+			t.Fatalf("buffered %d job events", c.jobs.buffered())
 		}
 		if fr.Error != nil {
 			checkOneSentinel(t, newCallError("fuzz.method", fr.Error))

@@ -33,7 +33,8 @@ func TestCallJob(t *testing.T) {
 			errText: "[EINVAL] virt_instance_create.name: Name 'px-a' already exists\n",
 			exc: map[string]any{"type": "VALIDATION", "errno": nil,
 				"extra": []any{[]any{"virt_instance_create.name", "exists", 22}}},
-			kind: ErrExists, reason: "[EINVAL] virt_instance_create.name: Name 'px-a' already exists"},
+			kind:   ErrExists,
+			reason: "[EINVAL] virt_instance_create.name: Name 'px-a' already exists"},
 		{name: "failed busy", mode: "none", errText: "[EFAULT] dataset is busy", kind: ErrBusy,
 			reason: "[EFAULT] dataset is busy"},
 	}

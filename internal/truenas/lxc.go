@@ -130,7 +130,7 @@ func (x *lxc) Stop(ctx context.Context, name string, opts StopOptions, progress 
 		return nil
 	}
 	if err := x.stop(ctx, e, opts.Force, progress); err != nil {
-		return fmt.Errorf("stopping container %q: %w", name, err)
+		return fmt.Errorf("stopping container %q: %w%s", name, err, forceHint(opts, err))
 	}
 	return nil
 }

@@ -135,7 +135,8 @@ func TestDeleteSnapshot(t *testing.T) {
 	if err := b.DeleteSnapshot(ctx, "px-a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if p := string(s.callsTo("zfs.snapshot.delete")[0]); p != `["tank/.ix-virt/containers/px-a@b"]` {
+	p := string(s.callsTo("zfs.snapshot.delete")[0])
+	if p != `["tank/.ix-virt/containers/px-a@b"]` {
 		t.Errorf("delete params = %s", p)
 	}
 	err := b.DeleteSnapshot(ctx, "px-a", "b")
@@ -189,8 +190,8 @@ func TestWriteFile(t *testing.T) {
 				var path, b64 string
 				_ = json.Unmarshal(p[0], &path)
 				_ = json.Unmarshal(p[1], &b64)
-				if !strings.HasPrefix(path, "/var/lib/incus/storage-pools/tank/containers/px-a/rootfs/") ||
-					strings.Contains(path, "..") {
+				root := "/var/lib/incus/storage-pools/tank/containers/px-a/rootfs/"
+				if !strings.HasPrefix(path, root) || strings.Contains(path, "..") {
 					t.Errorf("path = %s", path)
 				}
 				if i == 0 && string(p[2]) != tt.first {

@@ -93,9 +93,19 @@ func (v *virt) Stop(ctx context.Context, name string, opts StopOptions, progress
 		return nil
 	}
 	if err := v.stop(ctx, name, opts, progress); err != nil {
-		return fmt.Errorf("stopping container %q: %w", name, err)
+		return fmt.Errorf("stopping container %q: %w%s", name, err, forceHint(opts, err))
 	}
 	return nil
+}
+
+// forceHint suggests a force stop when a graceful stop job failed or ran out of time.
+func forceHint(opts StopOptions, err error) string {
+	var e *Error
+	failedJob := errors.As(err, &e) && e.JobID != 0
+	if opts.Force || !(failedJob || errors.Is(err, ErrTimeout)) {
+		return ""
+	}
+	return " (stop with force to skip the guest's shutdown)"
 }
 
 // stop sends virt.instance.stop with a finite timeout and bounds the wait for its job.

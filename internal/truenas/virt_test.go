@@ -77,7 +77,8 @@ func TestGetMissingAndList(t *testing.T) {
 	for _, c := range list {
 		names = append(names, c.Name)
 	}
-	if len(names) != 2 || !strings.HasPrefix(names[0], "px-") || !strings.HasPrefix(names[1], "px-") {
+	if len(names) != 2 || !strings.HasPrefix(names[0], "px-") ||
+		!strings.HasPrefix(names[1], "px-") {
 		t.Errorf("List(px-) = %q", names)
 	}
 	if p := string(s.callsTo("virt.instance.query")[1]); p != `[[["name","^","px-"]]]` {
@@ -288,5 +289,23 @@ func TestStartMissing(t *testing.T) {
 	err := dialFake(t, s).Start(testCtx(t), "px-gone", nil)
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("Start missing = %v, want ErrNotFound quoting the server", err)
+	}
+}
+
+func TestStopFailureSuggestsForce(t *testing.T) {
+	s := newFake(t)
+	v := s.virtModel()
+	v.add("px-a", "RUNNING")
+	s.handle("virt.instance.stop", func(r *fakeReq) (any, *fakeErr) {
+		return r.startJob("virt.instance.stop", nil, "[EFAULT] Failed shutting down instance",
+			nil), nil
+	})
+	b := dialFake(t, s)
+
+	err := b.Stop(testCtx(t), "px-a", StopOptions{Timeout: 1e9}, nil)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "Failed shutting down") ||
+		!strings.Contains(err.Error(), "stop with force") {
+		t.Fatalf("Stop = %v, want the server's error and a force hint", err)
 	}
 }
