@@ -345,3 +345,36 @@ func TestSSHEnvRequest(t *testing.T) {
 		t.Error("an env value was executed")
 	}
 }
+
+// TestSSHStreams checks output reaches the client while the command still runs (B22's
+// streaming callbacks depend on it).
+func TestSSHStreams(t *testing.T) {
+	f := startSSH(t)
+	s, err := f.client(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stdout, err := s.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("echo first; sleep 60"); err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 6)
+		n, _ := io.ReadFull(stdout, buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case line := <-got:
+		if line != "first\n" {
+			t.Errorf("first output = %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no output while the command was running")
+	}
+}
