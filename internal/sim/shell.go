@@ -117,7 +117,8 @@ func parseScript(src, name string) (*syntax.File, error) {
 	var bad error
 	syntax.Walk(file, func(n syntax.Node) bool {
 		if _, ok := n.(*syntax.ProcSubst); ok && bad == nil {
-			// The interpreter makes a fifo in the host's temp dir for these.
+			// The interpreter makes and opens a host fifo for these, outside every handler;
+			// a sandboxed program could never open its path, and the writer would hang.
 			bad = fmt.Errorf("%s: %s: process substitution is not supported in the simulator",
 				name, n.Pos())
 		}
@@ -238,8 +239,9 @@ func statusOf(ctx context.Context, err error) (int, error) {
 }
 
 // call runs before every simple command, builtins included. It reroutes the builtins that
-// would consult the host's PATH or file system to sandboxed versions.
-func (st *runState) call(_ context.Context, args []string) ([]string, error) {
+// would consult the host's PATH or file system to sandboxed versions, and refuses eval and
+// source of code the parse-time check would have refused.
+func (st *runState) call(ctx context.Context, args []string) ([]string, error) {
 	st.mu.Lock()
 	st.lastSignal = ""
 	st.mu.Unlock()
@@ -253,9 +255,19 @@ func (st *runState) call(_ context.Context, args []string) ([]string, error) {
 		if len(args) > 1 && strings.HasPrefix(args[1], "-") {
 			return append([]string{internalName + "command"}, args[1:]...), nil
 		}
+	case "eval":
+		if _, err := parseScript(strings.Join(args[1:], " "), "eval"); err != nil {
+			return []string{internalName + "refuse", err.Error()}, nil
+		}
 	case "source", ".":
 		if len(args) > 1 && !strings.Contains(args[1], "/") {
 			args = append([]string{args[0], "./" + args[1]}, args[2:]...) // no host PATH search
+		}
+		if len(args) > 1 {
+			data, err := st.box.ReadFile(joinRaw(interp.HandlerCtx(ctx).Dir, args[1]))
+			if _, perr := parseScript(string(data), args[1]); err == nil && perr != nil {
+				return []string{internalName + "refuse", perr.Error()}, nil
+			}
 		}
 	}
 

@@ -97,6 +97,10 @@ func TestBoxRun(t *testing.T) {
 		{name: "glob", script: "mkdir /g; touch /g/a /g/b; echo /g/*", stdout: "/g/a /g/b\n"},
 		{name: "sh from stdin", script: "sh", stdin: "echo piped\n", stdout: "piped\n"},
 		{name: "process substitution refused", script: "cat <(echo x)", status: 2},
+		{name: "process substitution in eval", script: "eval 'cat <(echo x)'; echo $?",
+			stdout: "2\n"},
+		{name: "process substitution in source",
+			script: "echo 'cat <(echo x)' > /s.sh; . /s.sh; echo $?", stdout: "2\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

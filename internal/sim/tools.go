@@ -110,6 +110,10 @@ func (tc *toolCtx) dispatch(args []string) error {
 	name, internal := strings.CutPrefix(args[0], internalName)
 	base := path.Base(name)
 	tc.name = base
+	if internal && base == "refuse" {
+		fmt.Fprintln(tc.stderr, args[1])
+		return exitCode(2)
+	}
 	if internal {
 		return lookupTool(base)(tc, args)
 	}
