@@ -48,7 +48,9 @@ type runState struct {
 
 // Run runs a POSIX sh script, as an SSH exec request carries it, inside the box. status is
 // 0..255; signal names the signal ("KILL") when the script killed itself, in which case
-// status is 128+N. err reports only sandbox failures and cancellation, never a non-zero exit.
+// status is 128+N; a client's SSH "signal" request (which the server turns into the ctx's
+// cancel cause) ends the script that way too. err reports only sandbox failures and cancellation, never a
+// non-zero exit.
 // Run does not wait for rio.Stdin to be drained.
 func (b *Box) Run(ctx context.Context, script string, rio RunIO) (int, string, error) {
 	if err := b.record(script); err != nil {
@@ -82,7 +84,7 @@ func (b *Box) Run(ctx context.Context, script string, rio RunIO) (int, string, e
 
 	var killed *killedError
 	switch {
-	case errors.As(err, &killed):
+	case errors.As(err, &killed), errors.As(context.Cause(ctx), &killed):
 		return 128 + killed.num, killed.name, nil
 	case err != nil:
 		return status, "", fmt.Errorf("running script: %w", err)

@@ -5,6 +5,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -24,6 +25,9 @@ type (
 	execReq struct {
 		Command string
 	}
+	signalReq struct {
+		Signal string
+	}
 	exitStatusMsg struct {
 		Status uint32
 	}
@@ -37,8 +41,8 @@ type (
 
 // serveSession handles a session's requests until the channel closes.
 func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	defer cancel(nil)
 	defer ch.Close()
 
 	var env []string
@@ -61,6 +65,17 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 					fmt.Sprintf("COLUMNS=%d", p.Cols), fmt.Sprintf("LINES=%d", p.Rows))
 			}
 		case "window-change":
+		case "signal":
+			// A client's signal ends the running command as if delivered to its shell.
+			var sr signalReq
+			num, known := 0, false
+			if ok = ssh.Unmarshal(req.Payload, &sr) == nil; ok {
+				num, known = signalNumber(sr.Signal)
+			}
+			if ok = ok && known && started; ok {
+				name, _ := signalName(num)
+				cancel(&killedError{num: num, name: name})
+			}
 		case "exec", "shell":
 			var e execReq
 			if req.Type == "exec" {
@@ -89,7 +104,7 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 	}
 
-	cancel()
+	cancel(nil)
 	if started {
 		<-done
 	}
@@ -114,7 +129,7 @@ func (s *SSHServer) runSession(ctx context.Context, ch ssh.Channel, shell bool, 
 			Stdin: ch, Stdout: ch, Stderr: stderr, Env: env, TTY: pty,
 		})
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !errors.As(context.Cause(ctx), new(*killedError)) {
 		return // the client or the server went away; nobody is listening for a status
 	}
 	if err != nil {

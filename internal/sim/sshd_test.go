@@ -378,3 +378,25 @@ func TestSSHStreams(t *testing.T) {
 		t.Fatal("no output while the command was running")
 	}
 }
+
+func TestSSHSignalRequest(t *testing.T) {
+	f := startSSH(t)
+	s, err := f.client(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Start("sleep 60"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the session to start", func() bool { return f.srv.Active() == 1 })
+
+	if err := s.Signal(ssh.SIGTERM); err != nil {
+		t.Fatalf("Signal: %v", err)
+	}
+	err = s.Wait()
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.Signal() != "TERM" {
+		t.Errorf("Wait = %v, want exit-signal TERM", err)
+	}
+}
