@@ -100,7 +100,9 @@ func (b *Box) readDir(cwd, p string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, pathErr("readdir", p, err)
 	}
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int {
+		return strings.Compare(a.Name(), b.Name())
+	})
 
 	return entries, nil
 }

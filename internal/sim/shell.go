@@ -49,8 +49,8 @@ type runState struct {
 // Run runs a POSIX sh script, as an SSH exec request carries it, inside the box. status is
 // 0..255; signal names the signal ("KILL") when the script killed itself, in which case
 // status is 128+N; a client's SSH "signal" request (which the server turns into the ctx's
-// cancel cause) ends the script that way too. err reports only sandbox failures and cancellation, never a
-// non-zero exit.
+// cancel cause) ends the script that way too. err reports only sandbox failures and
+// cancellation, never a non-zero exit.
 // Run does not wait for rio.Stdin to be drained.
 func (b *Box) Run(ctx context.Context, script string, rio RunIO) (int, string, error) {
 	if err := b.record(script); err != nil {
@@ -111,7 +111,8 @@ func (b *Box) defaultEnv() []string {
 // parseScript parses src as bash (a superset of what recipes send as sh) and refuses the
 // constructs the sandbox cannot honour without touching the host.
 func parseScript(src, name string) (*syntax.File, error) {
-	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), name)
+	parser := syntax.NewParser(syntax.Variant(syntax.LangBash))
+	file, err := parser.Parse(strings.NewReader(src), name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

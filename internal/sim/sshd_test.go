@@ -115,12 +115,14 @@ func TestSSHAuth(t *testing.T) {
 		{name: "key added later", user: "root", key: late, ok: true, setup: func() {
 			keys := append(ssh.MarshalAuthorizedKey(f.userKey.PublicKey()),
 				ssh.MarshalAuthorizedKey(late.PublicKey())...)
-			if err := f.box.WriteFile("/root/.ssh/authorized_keys", keys, 0o600, -1, -1); err != nil {
+			err := f.box.WriteFile("/root/.ssh/authorized_keys", keys, 0o600, -1, -1)
+			if err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{name: "key removed", user: "root", key: f.userKey, setup: func() {
-			if err := f.box.WriteFile("/root/.ssh/authorized_keys", nil, 0o600, -1, -1); err != nil {
+			err := f.box.WriteFile("/root/.ssh/authorized_keys", nil, 0o600, -1, -1)
+			if err != nil {
 				t.Fatal(err)
 			}
 		}},

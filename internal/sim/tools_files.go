@@ -304,7 +304,8 @@ func copyInRoot(root *os.Root, src, dst string) error {
 			return err
 		}
 		for _, e := range entries {
-			if err := copyInRoot(root, path.Join(src, e.Name()), path.Join(dst, e.Name())); err != nil {
+			err := copyInRoot(root, path.Join(src, e.Name()), path.Join(dst, e.Name()))
+			if err != nil {
 				return err
 			}
 		}

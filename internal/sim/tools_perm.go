@@ -27,14 +27,14 @@ func toolChmod(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range files {
-		err := walkRoot(root, tc.path(op, true), f.set['R'], func(name string, info fs.FileInfo) error {
+		change := func(name string, info fs.FileInfo) error {
 			perm, err := applyMode(info.Mode().Perm(), mode, info.IsDir())
 			if err != nil {
 				return err
 			}
 			return root.Chmod(name, perm)
-		})
-		if err != nil {
+		}
+		if err := walkRoot(root, tc.path(op, true), f.set['R'], change); err != nil {
 			fmt.Fprintf(tc.stderr, "chmod: cannot change '%s': %v\n", op, unwrapPath(err))
 			status = 1
 		}
@@ -122,13 +122,13 @@ func toolChown(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range f.operands[1:] {
-		err := walkRoot(root, tc.path(op, true), f.set['R'], func(name string, _ fs.FileInfo) error {
+		change := func(name string, _ fs.FileInfo) error {
 			if err := root.Lchown(name, uid, gid); err != nil && !errors.Is(err, fs.ErrPermission) {
 				return err
 			}
 			return nil
-		})
-		if err != nil {
+		}
+		if err := walkRoot(root, tc.path(op, true), f.set['R'], change); err != nil {
 			fmt.Fprintf(tc.stderr, "chown: cannot change '%s': %v\n", op, unwrapPath(err))
 			status = 1
 		}

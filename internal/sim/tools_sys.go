@@ -110,7 +110,9 @@ func toolEnv(tc *toolCtx, args []string) error {
 			rest = rest[1:]
 		case strings.Contains(a, "=") && !strings.HasPrefix(a, "="):
 			k, _, _ := strings.Cut(a, "=")
-			env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
+			env = slices.DeleteFunc(env, func(kv string) bool {
+				return strings.HasPrefix(kv, k+"=")
+			})
 			env = append(env, a)
 		default:
 			sub := *tc
