@@ -1,7 +1,8 @@
 // Package sim is the simulated TrueNAS SCALE server pixels uses when no real NAS is configured.
 //
 // It is a stand-in rather than a mock: a WebSocket JSON-RPC 2.0 server with the real reply, job,
-// event and error shapes of TrueNAS (25.04 "virt" generation by default, 25.10 on request), plus
+// event and error shapes of TrueNAS (25.04 "virt" generation by default; 25.10, and 26 with
+// container.* in its 26.0.0-BETA.3 form, on request), plus
 // one SSH server per running container backed by a sandboxed file tree (see box.go). State lives
 // in a directory so that a new Server on the same directory sees the same containers,
 // checkpoints, API key and SSH host keys:
@@ -27,7 +28,8 @@
 // API reports as an INET alias, and an SSH listener on it: port 22 when it can be bound, else a
 // port chosen at server start and reused on every container address. Where 127.77.0.0/16 cannot
 // be bound, each container listens on its own port of 127.0.0.1 instead. The Record's ssh_ports
-// names the port of every running container.
+// and ssh_hosts name the port and address of every running container (on 26, whose API
+// reports no address, ssh_hosts is the only place to learn it).
 //
 // # Faults
 //

@@ -123,3 +123,13 @@ func (s *Server) sshPorts() map[string]int {
 	}
 	return ports
 }
+
+// sshHosts maps each running container to the loopback address its SSH listens on. Called
+// with mu held.
+func (s *Server) sshHosts() map[string]string {
+	hosts := map[string]string{}
+	for name, e := range s.sshd {
+		hosts[name] = e.ip
+	}
+	return hosts
+}

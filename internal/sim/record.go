@@ -11,13 +11,15 @@ import (
 const recordFile = "server.json"
 
 // Record is what a running simulator publishes in server.json so that clients (and Ensure)
-// can find it: its process, API URL and key, TrueNAS version and per-container SSH ports.
+// can find it: its process, API URL and key, TrueNAS version, and the SSH port and address
+// of every running container. SSHHosts matters on 26, whose API reports no address.
 type Record struct {
-	PID      int            `json:"pid"`
-	URL      string         `json:"url"`
-	APIKey   string         `json:"api_key"`
-	Version  string         `json:"version"`
-	SSHPorts map[string]int `json:"ssh_ports"`
+	PID      int               `json:"pid"`
+	URL      string            `json:"url"`
+	APIKey   string            `json:"api_key"`
+	Version  string            `json:"version"`
+	SSHPorts map[string]int    `json:"ssh_ports"`
+	SSHHosts map[string]string `json:"ssh_hosts"`
 }
 
 // ReadRecord reads dir/server.json. A missing file is an error wrapping fs.ErrNotExist.
@@ -34,6 +36,9 @@ func ReadRecord(dir string) (*Record, error) {
 	if rec.SSHPorts == nil {
 		rec.SSHPorts = map[string]int{}
 	}
+	if rec.SSHHosts == nil {
+		rec.SSHHosts = map[string]string{}
+	}
 	return rec, nil
 }
 
@@ -44,7 +49,7 @@ func (s *Server) writeRecord() error {
 		return nil
 	}
 	rec := Record{PID: os.Getpid(), URL: s.url, APIKey: s.st.APIKey, Version: s.ver.short,
-		SSHPorts: s.sshPorts()}
+		SSHPorts: s.sshPorts(), SSHHosts: s.sshHosts()}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding simulator record: %w", err)

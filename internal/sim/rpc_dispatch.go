@@ -62,6 +62,9 @@ func (s *Server) methods() map[string]handlerFunc {
 		m["pool.snapshot.delete"] = s.snapshotDelete
 		m["pool.snapshot.rollback"] = s.snapshotRollback
 	}
+	if s.ver.gen26 {
+		return s.methods26(m)
+	}
 	return m
 }
 

@@ -13,8 +13,17 @@ import (
 )
 
 // containerPath splits a host path under a container's rootfs into the container name and
-// the path inside the container ("/" for the rootfs itself).
-func containerPath(p string) (name, inner string, ok bool) {
+// the path inside the container ("/" for the rootfs itself). On 26 the rootfs is the
+// dataset's mountpoint under /mnt/.truenas_containers; before, Incus's rootfs directory.
+func (s *Server) containerPath(p string) (name, inner string, ok bool) {
+	if s.ver.gen26 {
+		rest, found := strings.CutPrefix(path.Clean(p), lxcPrefix)
+		if !found || rest == "" {
+			return "", "", false
+		}
+		name, after, _ := strings.Cut(rest, "/")
+		return name, "/" + after, true
+	}
 	rest, found := strings.CutPrefix(path.Clean(p), rootfsPrefix)
 	if !found {
 		return "", "", false
@@ -57,16 +66,23 @@ func (s *Server) fileReceive(cl *call) (any, *rpcError) {
 			"Content is not valid base64", errnoEINVAL})
 	}
 
-	name, inner, ok := containerPath(p)
+	name, inner, ok := s.containerPath(p)
 	if !ok || inner == "/" {
 		// The simulator never writes outside a container tree; a real NAS would.
 		return nil, plainError(fmt.Sprintf("[Errno 13] Permission denied: '%s'", p))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Incus mounts the rootfs only while the container runs; 26 keeps it mounted.
 	in, exists := s.st.Instances[name]
-	if !exists || in.Status != statusRunning {
+	if !exists || in.Status != statusRunning && !s.ver.gen26 {
 		return nil, plainError(fmt.Sprintf("[Errno 2] No such file or directory: '%s'", p))
+	}
+	if s.ver.gen26 {
+		if err := s.refuseSymlinks(name, inner); err != nil {
+			return nil, plainError(fmt.Sprintf("[Errno 40] Too many levels of symbolic links: "+
+				"'%s'", p))
+		}
 	}
 	box, err := s.openBox(name)
 	if err != nil {
@@ -116,6 +132,23 @@ func (s *Server) lstat(name, inner string) (fs.FileInfo, error) {
 	return root.Lstat(rel)
 }
 
+// refuseSymlinks fails when any existing component of a path is a symlink, as 26 opens
+// received files with RESOLVE_NO_SYMLINKS.
+func (s *Server) refuseSymlinks(name, inner string) error {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(path.Clean(inner), "/"), "/") {
+		cur += "/" + part
+		st, err := s.lstat(name, cur)
+		if err != nil {
+			return nil // the rest does not exist yet and will be created
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink", cur)
+		}
+	}
+	return nil
+}
+
 // fileStat answers filesystem.stat for paths inside container trees.
 func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	var p string
@@ -125,7 +158,7 @@ func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, callError(errnoEINVAL, "%s: path must be absolute", p)
 	}
-	name, inner, ok := containerPath(p)
+	name, inner, ok := s.containerPath(p)
 	if !ok {
 		return nil, callError(errnoENOENT, "Path %s not found", p)
 	}

@@ -186,10 +186,10 @@ func (s *Server) instanceDelete(cl *call) (any, *rpcError) {
 		if s.faults.take(&s.faults.deleteBusy) {
 			return nil, jobCallError(errnoEFAULT, "Failed to delete instance: Error deleting "+
 				"storage volume: zfs destroy %s: cannot destroy '%s': dataset is busy",
-				datasetOf(name), datasetOf(name))
+				s.dataset(name), s.dataset(name))
 		}
 
-		for _, snap := range s.st.snapshotsOf(datasetOf(name)) {
+		for _, snap := range s.st.snapshotsOf(s.dataset(name)) {
 			s.st.removeSnapshot(snap.id())
 		}
 		delete(s.st.Instances, name)

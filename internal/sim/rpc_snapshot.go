@@ -49,13 +49,23 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f%s", f, units[i])
 }
 
-// containerOfDataset returns the container a dataset belongs to, or "".
+// containerOfDataset returns the container a dataset belongs to (in either generation's
+// layout), or "".
 func containerOfDataset(dataset string) string {
-	name, ok := strings.CutPrefix(dataset, virtDataset+"/containers/")
-	if !ok || strings.Contains(name, "/") {
-		return ""
+	for _, prefix := range []string{virtDataset + "/containers/", lxcDataset + "/containers/"} {
+		if name, ok := strings.CutPrefix(dataset, prefix); ok && !strings.Contains(name, "/") {
+			return name
+		}
 	}
-	return name
+	return ""
+}
+
+// dataset is the ZFS dataset of a container in the played generation's layout.
+func (s *Server) dataset(name string) string {
+	if s.ver.gen26 {
+		return lxcDataset + "/containers/" + name
+	}
+	return datasetOf(name)
 }
 
 // snapshotCreate answers zfs.snapshot.create (and pool.snapshot.create on 25.10).
@@ -91,8 +101,11 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := containerOfDataset(p.Dataset)
-	if _, ok := s.st.Instances[name]; !ok {
+	if _, ok := s.st.Instances[name]; !ok || p.Dataset != s.dataset(name) {
 		return nil, callError(errnoENOENT, "Failed to snapshot %s: dataset does not exist", id)
+	}
+	if s.st.findSnapshot(id) != nil && s.ver.gen26 {
+		return nil, invalidParams(fieldError{cl.method, *p.Name + " already exists.", errnoEEXIST})
 	}
 	if s.st.findSnapshot(id) != nil {
 		return nil, callError(errnoEEXIST, "Failed to snapshot %s: dataset already exists", id)
@@ -197,6 +210,10 @@ func (s *Server) snapshotRollback(cl *call) (any, *rpcError) {
 		names := make([]string, 0, len(newer))
 		for _, n := range newer {
 			names = append(names, n.id())
+		}
+		if s.ver.gen26 {
+			return nil, plainError(fmt.Sprintf("Cannot rollback to %s: newer snapshots exist "+
+				"(pass recursive: true to destroy them): %s", id, strings.Join(names, ", ")))
 		}
 		return nil, callError(errnoEFAULT, "Failed to rollback snapshot: cannot rollback to "+
 			"'%s': more recent snapshots or bookmarks exist\nuse '-r' to force deletion of the "+

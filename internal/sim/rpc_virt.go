@@ -19,6 +19,8 @@ const (
 	pool         = "tank"
 	virtDataset  = pool + "/.ix-virt"
 	rootfsPrefix = "/var/lib/incus/storage-pools/" + pool + "/containers/"
+	lxcDataset   = pool + "/.truenas_containers"
+	lxcPrefix    = "/mnt/.truenas_containers/" + pool + "/containers/"
 )
 
 // datasetOf is the ZFS dataset of a container.

@@ -19,7 +19,7 @@ import (
 type Options struct {
 	// Dir holds the persisted state (see the package doc); it is created if missing.
 	Dir string
-	// Version is the TrueNAS generation to play: "25.04" (default) or "25.10".
+	// Version is the TrueNAS generation to play: "25.04" (default), "25.10" or "26".
 	Version string
 	// Faults is a comma separated fault list; empty means PIXELS_SIM_FAULTS.
 	Faults string

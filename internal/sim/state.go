@@ -19,6 +19,8 @@ type state struct {
 	Password  string               `json:"password"`
 	TXG       int64                `json:"txg"`
 	NextAddr  int                  `json:"next_addr"`
+	NextID    int                  `json:"next_id"`
+	Pulled    map[string]bool      `json:"pulled,omitempty"`
 	Instances map[string]*instance `json:"instances"`
 	Snapshots []*snapshot          `json:"snapshots"`
 }
@@ -36,6 +38,10 @@ type instance struct {
 	Addr        string            `json:"addr"`
 	Created     time.Time         `json:"created"`
 	StartedAt   time.Time         `json:"started_at"`
+	// 26 only: integer id, uuid and the container.* settings (cpuset, initenv, ...).
+	ID       int            `json:"id,omitempty"`
+	UUID     string         `json:"uuid,omitempty"`
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // snapshot is one simulated ZFS snapshot of a container dataset.

@@ -15,13 +15,16 @@ type version struct {
 	short   string // system.version_short, and the Record's version
 	apiPath string // prefix of the pinned endpoints, "/api/v25.04."
 	poolAPI bool   // pool.snapshot.* is public (25.10+)
+	gen26   bool   // container.* replaces virt.* (26)
 }
 
-// versions lists the supported generations.
-// TODO(#3): add "26" (container.* per truenas-api-26.md §10, virt.* answering -32601).
+// versions lists the supported generations. "26" plays 26.0.0-BETA.3.
+// TODO(#3): add the RC.1 mode of 26 (delete as a job, protected container datasets).
 var versions = []version{
 	{key: "25.04", full: "TrueNAS-25.04.2.4", short: "25.04.2.4", apiPath: "/api/v25.04."},
 	{key: "25.10", full: "TrueNAS-25.10.1", short: "25.10.1", apiPath: "/api/v25.10.", poolAPI: true},
+	{key: "26", full: "TrueNAS-26.0.0-BETA.3", short: "26.0.0-BETA.3", apiPath: "/api/v26.0.",
+		poolAPI: true, gen26: true},
 }
 
 // lookupVersion finds a generation by its key or by any longer version string of it.
