@@ -129,3 +129,17 @@ func TestBlockingJobs(t *testing.T) {
 		t.Fatalf("blocking stop without timeout: %+v", m.Error)
 	}
 }
+
+func TestStrictRollbackFault(t *testing.T) {
+	s := startServer(t, Options{Faults: "job_time=1ms,strict_rollback"})
+	c := login(t, s)
+	c.createContainer("px-a")
+	ds := datasetOf("px-a")
+	c.mustCall(nil, "zfs.snapshot.create", map[string]any{"dataset": ds, "name": "one"})
+	m := c.call("zfs.snapshot.rollback", ds+"@one")
+	if m.Error == nil || m.Error.Data.Errname != "EBUSY" {
+		t.Fatalf("rollback of a running container under strict_rollback: %+v", m.Error)
+	}
+	c.mustJob("virt.instance.stop", "px-a", map[string]any{"force": true})
+	c.mustCall(nil, "zfs.snapshot.rollback", ds+"@one")
+}

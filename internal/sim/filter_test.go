@@ -49,11 +49,11 @@ func TestQueryFilters(t *testing.T) {
 		})
 	}
 
-	if _, rerr := query(entries, []json.RawMessage{json.RawMessage(`[["n","??",1]]`)}); rerr == nil ||
-		rerr.Code != codeInvalidParams {
+	_, rerr := query(entries, []json.RawMessage{json.RawMessage(`[["n","??",1]]`)})
+	if rerr == nil || rerr.Code != codeInvalidParams {
 		t.Fatalf("unknown operator: %v", rerr)
 	}
-	_, rerr := query(entries, []json.RawMessage{json.RawMessage(`[["n","=",9]]`),
+	_, rerr = query(entries, []json.RawMessage{json.RawMessage(`[["n","=",9]]`),
 		json.RawMessage(`{"get":true}`)})
 	if rerr == nil || rerr.Code != codeCallError || rerr.Data.Reason != "MatchNotFound()" {
 		t.Fatalf("get without match: %v", rerr)

@@ -253,7 +253,8 @@ func (t *jobTable) entry(j *job) map[string]any {
 		"result":   nil, "result_encoding_error": nil, "error": nil, "exception": nil,
 		"exc_info": nil, "state": j.state, "time_started": date(j.started),
 		"time_finished": date(j.finished),
-		"credentials":   map[string]any{"type": "API_KEY", "data": map[string]any{"username": j.user}},
+		"credentials": map[string]any{"type": "API_KEY",
+			"data": map[string]any{"username": j.user}},
 	}
 	if t.s.ver.poolAPI {
 		ids := []any{}

@@ -161,7 +161,8 @@ func (s *Server) interfaceQuery(cl *call) (any, *rpcError) {
 // networkSummary answers network.general.summary, consistent with interfaceQuery.
 func (s *Server) networkSummary(*call) (any, *rpcError) {
 	return map[string]any{
-		"ips":            map[string]any{nicName: map[string]any{"IPV4": []string{nicAddress + "/24"}}},
+		"ips": map[string]any{
+			nicName: map[string]any{"IPV4": []string{nicAddress + "/24"}}},
 		"default_routes": []string{nicGateway},
 		"nameservers":    []string{nicGateway},
 	}, nil

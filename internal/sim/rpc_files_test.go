@@ -21,7 +21,8 @@ func TestFileReceive(t *testing.T) {
 		wantCode int
 		wantText string
 	}{
-		{"write", []any{keys, b64("ssh-ed25519 AAAA test\n"), map[string]any{"mode": 0o600}}, 0, ""},
+		{"write", []any{keys, b64("ssh-ed25519 AAAA test\n"), map[string]any{"mode": 0o600}},
+			0, ""},
 		{"append", []any{keys, b64("second\n"), map[string]any{"append": true}}, 0, ""},
 		{"empty", []any{keys, ""}, codeInvalidParams, "content"},
 		{"stopped", []any{rootfsPrefix + "px-off/rootfs/etc/x", b64("x")}, codeCallError,

@@ -180,7 +180,8 @@ func TestQueryAndGet(t *testing.T) {
 		t.Fatalf("get_instance of a missing name: %+v", m.Error)
 	}
 
-	m = c.call("virt.instance.query", []any{[]any{"name", "=", "nope"}}, map[string]any{"get": true})
+	m = c.call("virt.instance.query", []any{[]any{"name", "=", "nope"}},
+		map[string]any{"get": true})
 	if m.Error == nil || m.Error.Code != codeCallError || m.Error.Data.Reason != "MatchNotFound()" {
 		t.Fatalf("query get with no match: %+v", m.Error)
 	}
@@ -245,5 +246,24 @@ func TestDeleteBusyFault(t *testing.T) {
 	rec, err := ReadRecord(s.opts.Dir)
 	if err != nil || len(rec.SSHPorts) != 0 {
 		t.Fatalf("record after delete: %+v, %v", rec, err)
+	}
+}
+
+func TestJobsSerialisePerContainer(t *testing.T) {
+	s := startServer(t, Options{Faults: "job_time=50ms"})
+	c := login(t, s)
+	c.createContainer("px-a")
+
+	// Without per-container serialisation the start would see RUNNING and fail.
+	var stopID, startID int
+	c.mustCall(&stopID, "virt.instance.stop", "px-a", map[string]any{"timeout": 10})
+	c.mustCall(&startID, "virt.instance.start", "px-a")
+	for _, id := range []int{stopID, startID} {
+		if j := c.waitJob(id); j.State != jobSuccess {
+			t.Fatalf("job %d: %s %q", id, j.State, deref(j.Error))
+		}
+	}
+	if startID != stopID+1 {
+		t.Fatalf("job ids %d, %d are not sequential", stopID, startID)
 	}
 }

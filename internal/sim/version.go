@@ -22,7 +22,8 @@ type version struct {
 // TODO(#3): add the RC.1 mode of 26 (delete as a job, protected container datasets).
 var versions = []version{
 	{key: "25.04", full: "TrueNAS-25.04.2.4", short: "25.04.2.4", apiPath: "/api/v25.04."},
-	{key: "25.10", full: "TrueNAS-25.10.1", short: "25.10.1", apiPath: "/api/v25.10.", poolAPI: true},
+	{key: "25.10", full: "TrueNAS-25.10.1", short: "25.10.1", apiPath: "/api/v25.10.",
+		poolAPI: true},
 	{key: "26", full: "TrueNAS-26.0.0-BETA.3", short: "26.0.0-BETA.3", apiPath: "/api/v26.0.",
 		poolAPI: true, gen26: true},
 }
