@@ -27,10 +27,11 @@ import (
 // a sandboxed shell interpreter (mvdan.cc/sh), so quoting is checked by a real shell parser;
 // it runs no host programs, only the shell's builtins and the scripted commands of call.
 type testServer struct {
-	t          *testing.T
-	addr       string
-	hostKey    gossh.Signer
-	handshakes atomic.Int32
+	t            *testing.T
+	addr         string
+	hostKey      gossh.Signer
+	handshakes   atomic.Int32
+	authFailures atomic.Int32
 
 	mu         sync.Mutex
 	authorized map[string]bool // marshalled public keys accepted; nil = any key
@@ -125,6 +126,7 @@ func (s *testServer) serve(nc net.Conn, wg *sync.WaitGroup) {
 			if s.authorized == nil || s.authorized[string(key.Marshal())] {
 				return nil, nil
 			}
+			s.authFailures.Add(1)
 			return nil, errors.New("key not authorized")
 		},
 	}

@@ -26,7 +26,7 @@ func (c *Client) WaitReady(ctx context.Context, addr string, interval time.Durat
 			return nil
 		case errors.Is(err, ErrHostKeyMismatch):
 			return fmt.Errorf("waiting for ssh on %s: %w", addr, err)
-		case err != nil && ctx.Err() == nil:
+		case err != nil && !expired(ctx):
 			last = err
 		case err == nil:
 			last = fmt.Errorf("true exited with status %d", code)
@@ -43,4 +43,14 @@ func (c *Client) WaitReady(ctx context.Context, addr string, interval time.Durat
 		case <-t.C:
 		}
 	}
+}
+
+// expired reports whether ctx is done or its deadline has passed; a dial can fail on the
+// deadline a moment before ctx itself reports it, and that failure says nothing new.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
