@@ -59,26 +59,30 @@ type value struct {
 
 // fields lists every key pixels reads, by dotted name.
 var fields = map[string]field{
-	"truenas.host":                 {kString, func(c *Config, v value) { c.TrueNAS.Host = v.s }},
-	"truenas.port":                 {kInt, func(c *Config, v value) { c.TrueNAS.Port = v.i }},
-	"truenas.username":             {kString, func(c *Config, v value) { c.TrueNAS.Username = v.s }},
-	"truenas.api_key":              {kString, func(c *Config, v value) { c.TrueNAS.APIKey = v.s }},
-	"truenas.password":             {kString, func(c *Config, v value) { c.TrueNAS.Password = v.s }},
-	"truenas.insecure_skip_verify": {kBool, func(c *Config, v value) { c.TrueNAS.InsecureSkipVerify = v.b }},
-	"defaults.image":               {kString, func(c *Config, v value) { c.Defaults.Image = v.s }},
-	"defaults.cpu":                 {kIntOrString, func(c *Config, v value) { c.Defaults.CPU = v.s }},
-	"defaults.memory":              {kInt, func(c *Config, v value) { c.Defaults.Memory = v.i }},
-	"defaults.pool":                {kString, func(c *Config, v value) { c.Defaults.Pool = v.s }},
-	"defaults.nic_type":            {kString, func(c *Config, v value) { c.Defaults.NICType = v.s }},
-	"defaults.parent":              {kString, func(c *Config, v value) { c.Defaults.Parent = v.s }},
-	"defaults.dns":                 {kStrings, func(c *Config, v value) { c.Defaults.DNS = v.ss }},
-	"ssh.user":                     {kString, func(c *Config, v value) { c.SSH.User = v.s }},
-	"ssh.key":                      {kString, func(c *Config, v value) { c.SSH.Key = v.s }},
-	"ssh.port":                     {kInt, func(c *Config, v value) { c.SSH.Port = v.i }},
-	"checkpoint.dataset_prefix":    {kString, func(c *Config, v value) { c.Checkpoint.DatasetPrefix = v.s }},
-	"sim.version":                  {kString, func(c *Config, v value) { c.Sim.Version = v.s }},
-	"timing.poll_interval":         {kDuration, func(c *Config, v value) { c.Timing.Poll = v.d }},
-	"timing.retry_interval":        {kDuration, func(c *Config, v value) { c.Timing.Retry = v.d }},
+	"truenas.host":     {kString, func(c *Config, v value) { c.TrueNAS.Host = v.s }},
+	"truenas.port":     {kInt, func(c *Config, v value) { c.TrueNAS.Port = v.i }},
+	"truenas.username": {kString, func(c *Config, v value) { c.TrueNAS.Username = v.s }},
+	"truenas.api_key":  {kString, func(c *Config, v value) { c.TrueNAS.APIKey = v.s }},
+	"truenas.password": {kString, func(c *Config, v value) { c.TrueNAS.Password = v.s }},
+	"truenas.insecure_skip_verify": {kBool, func(c *Config, v value) {
+		c.TrueNAS.InsecureSkipVerify = v.b
+	}},
+	"defaults.image":    {kString, func(c *Config, v value) { c.Defaults.Image = v.s }},
+	"defaults.cpu":      {kIntOrString, func(c *Config, v value) { c.Defaults.CPU = v.s }},
+	"defaults.memory":   {kInt, func(c *Config, v value) { c.Defaults.Memory = v.i }},
+	"defaults.pool":     {kString, func(c *Config, v value) { c.Defaults.Pool = v.s }},
+	"defaults.nic_type": {kString, func(c *Config, v value) { c.Defaults.NICType = v.s }},
+	"defaults.parent":   {kString, func(c *Config, v value) { c.Defaults.Parent = v.s }},
+	"defaults.dns":      {kStrings, func(c *Config, v value) { c.Defaults.DNS = v.ss }},
+	"ssh.user":          {kString, func(c *Config, v value) { c.SSH.User = v.s }},
+	"ssh.key":           {kString, func(c *Config, v value) { c.SSH.Key = v.s }},
+	"ssh.port":          {kInt, func(c *Config, v value) { c.SSH.Port = v.i }},
+	"checkpoint.dataset_prefix": {kString, func(c *Config, v value) {
+		c.Checkpoint.DatasetPrefix = v.s
+	}},
+	"sim.version":           {kString, func(c *Config, v value) { c.Sim.Version = v.s }},
+	"timing.poll_interval":  {kDuration, func(c *Config, v value) { c.Timing.Poll = v.d }},
+	"timing.retry_interval": {kDuration, func(c *Config, v value) { c.Timing.Retry = v.d }},
 }
 
 // laterKeys are keys (or whole tables, ending in ".") of the original pixels tool's later

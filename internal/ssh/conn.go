@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,7 +89,7 @@ func (c *Client) conn(ctx context.Context, addr string) (*conn, bool, error) {
 	c.conns[addr] = cn
 	c.connMu.Unlock()
 
-	go c.keepalive(addr, cn)
+	go c.probe(addr, cn)
 	return cn, false, nil
 }
 
@@ -139,6 +140,10 @@ func (c *Client) dial(ctx context.Context, addr string) (*gossh.Client, error) {
 		if ctx.Err() != nil && !errors.Is(err, ErrHostKeyMismatch) {
 			return nil, fmt.Errorf("connecting to %s: %w", addr, ctx.Err())
 		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("connecting to %s as %s: %w (the container does not accept "+
+				"pixels' key; is it in the user's authorized_keys?)", addr, c.opts.User, err)
+		}
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
 	if !stop() {
@@ -151,10 +156,10 @@ func (c *Client) dial(ctx context.Context, addr string) (*gossh.Client, error) {
 	return gossh.NewClient(sc, chans, reqs), nil
 }
 
-// keepalive probes the connection every keepaliveInterval; a peer that does not answer in
+// probe checks the connection every c.keepalive; a peer that does not answer in
 // time is dead, and its connection is dropped so the next call redials.
-func (c *Client) keepalive(addr string, cn *conn) {
-	t := time.NewTicker(keepaliveInterval)
+func (c *Client) probe(addr string, cn *conn) {
+	t := time.NewTicker(c.keepalive)
 	defer t.Stop()
 
 	for {
@@ -178,7 +183,7 @@ func (c *Client) keepalive(addr string, cn *conn) {
 				continue
 			}
 			c.log.Debug("ssh keepalive failed", "addr", addr, "err", err)
-		case <-time.After(keepaliveInterval):
+		case <-time.After(c.keepalive):
 			c.log.Debug("ssh keepalive unanswered", "addr", addr)
 		}
 

@@ -68,7 +68,11 @@ func TestQuote(t *testing.T) {
 		argv []string
 		want string
 	}{
-		{"plain words", []string{"echo", "hi", "/tmp/x.txt", "-l", "a,b:c@d%e+f"}, "echo hi /tmp/x.txt -l a,b:c@d%e+f"},
+		{
+			"plain words",
+			[]string{"echo", "hi", "/tmp/x.txt", "-l", "a,b:c@d%e+f"},
+			"echo hi /tmp/x.txt -l a,b:c@d%e+f",
+		},
 		{"one word with spaces", []string{"echo one; echo two"}, `'echo one; echo two'`},
 		{"empty", []string{""}, `''`},
 		{"single quote", []string{"c'd"}, `'c'\''d'`},
@@ -78,7 +82,11 @@ func TestQuote(t *testing.T) {
 		{"assignment-like", []string{"FOO=bar"}, `'FOO=bar'`},
 		{"tilde", []string{"~", "~/x"}, `'~' '~/x'`},
 		{"double dash kept", []string{"git", "checkout", "--", "README.md"}, "git checkout -- README.md"},
-		{"metacharacters", []string{"a;b", "a|b", "a&b", "`x`", `"q"`, `\`, "!"}, `'a;b' 'a|b' 'a&b' '` + "`x`" + `' '"q"' '\' '!'`},
+		{
+			"metacharacters",
+			[]string{"a;b", "a|b", "a&b", "`x`", `"q"`, `\`, "!"},
+			`'a;b' 'a|b' 'a&b' '` + "`x`" + `' '"q"' '\' '!'`,
+		},
 	}
 
 	for _, tt := range tests {
@@ -170,8 +178,9 @@ func TestExecOutput(t *testing.T) {
 			code:    127,
 		},
 		{
-			name:    "cwd and env order",
-			req:     ExecRequest{Argv: []string{"pwd"}, Cwd: "/tmp", Env: map[string]string{"B": "2", "A": "1 1"}},
+			name: "cwd and env order",
+			req: ExecRequest{Argv: []string{"pwd"}, Cwd: "/tmp",
+				Env: map[string]string{"B": "2", "A": "1 1"}},
 			stdout:  "/tmp\n",
 			command: "cd /tmp && env 'A=1 1' 'B=2' pwd",
 		},
@@ -211,7 +220,8 @@ func TestCommandRefuses(t *testing.T) {
 	}{
 		{"empty argv", ExecRequest{}},
 		{"bad env name", ExecRequest{Argv: []string{"true"}, Env: map[string]string{"A B": "x"}}},
-		{"assignment-like command after env", ExecRequest{Argv: []string{"A=1"}, Env: map[string]string{"X": "1"}}},
+		{"assignment-like command after env",
+			ExecRequest{Argv: []string{"A=1"}, Env: map[string]string{"X": "1"}}},
 	}
 
 	for _, tt := range tests {
@@ -309,7 +319,8 @@ func TestExecReusesConnection(t *testing.T) {
 	ctx := context.Background()
 
 	for range 5 {
-		if code, err := c.Exec(ctx, srv.addr, ExecRequest{Argv: []string{"true"}}); code != 0 || err != nil {
+		code, err := c.Exec(ctx, srv.addr, ExecRequest{Argv: []string{"true"}})
+		if code != 0 || err != nil {
 			t.Fatalf("Exec = %d, %v", code, err)
 		}
 	}
@@ -389,5 +400,49 @@ func TestExecUnreachable(t *testing.T) {
 	code, err = c.Exec(context.Background(), addr, ExecRequest{Argv: []string{"true"}})
 	if code != 255 || err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
 		t.Errorf("Exec with a refused key = %d, %v", code, err)
+	}
+}
+
+func TestKeepaliveDropsDeadPeer(t *testing.T) {
+	old := keepaliveInterval
+	keepaliveInterval = 20 * time.Millisecond
+	t.Cleanup(func() { keepaliveInterval = old })
+
+	srv := newTestServer(t)
+	c := newTestClient(t)
+	ctx := context.Background()
+	true_ := ExecRequest{Argv: []string{"true"}}
+
+	if code, err := c.Exec(ctx, srv.addr, true_); code != 0 || err != nil {
+		t.Fatalf("Exec = %d, %v", code, err)
+	}
+
+	srv.silent.Store(true) // the peer stops answering but keeps the socket open
+	poll(t, "the unanswered keepalive to drop the connection", func() bool {
+		c.connMu.Lock()
+		defer c.connMu.Unlock()
+		return c.conns[srv.addr] == nil
+	})
+	srv.silent.Store(false)
+
+	if code, err := c.Exec(ctx, srv.addr, true_); code != 0 || err != nil {
+		t.Fatalf("Exec after the drop = %d, %v", code, err)
+	}
+	if n := srv.handshakes.Load(); n != 2 {
+		t.Errorf("%d handshakes, want 2 (one redial)", n)
+	}
+}
+
+func TestExecTTY(t *testing.T) {
+	srv := newTestServer(t)
+	c := newTestClient(t)
+	t.Setenv("TERM", "xterm-test")
+
+	req := ExecRequest{Argv: []string{"true"}, TTY: true}
+	if code, err := c.Exec(context.Background(), srv.addr, req); code != 0 || err != nil {
+		t.Fatalf("Exec = %d, %v", code, err)
+	}
+	if got := srv.ptyState(); got != "xterm-test 80x24" {
+		t.Errorf("remote pty %q, want xterm-test 80x24", got)
 	}
 }

@@ -19,7 +19,9 @@ import (
 
 func TestOwnKeyCreatedOnce(t *testing.T) {
 	var notices []string
-	c := newTestClient(t, func(o *Options) { o.Notice = func(s string) { notices = append(notices, s) } })
+	c := newTestClient(t, func(o *Options) {
+		o.Notice = func(s string) { notices = append(notices, s) }
+	})
 	keyPath := filepath.Join(c.opts.DataDir, "id_ed25519")
 
 	ak, err := c.AuthorizedKey()
@@ -47,7 +49,8 @@ func TestOwnKeyCreatedOnce(t *testing.T) {
 	// The server accepts exactly that key.
 	srv := newTestServer(t)
 	srv.authorize(ak)
-	if code, err := c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}}); code != 0 || err != nil {
+	code, err := c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}})
+	if code != 0 || err != nil {
 		t.Errorf("Exec with pixels' own key = %d, %v", code, err)
 	}
 
@@ -165,7 +168,8 @@ func TestAgentKeys(t *testing.T) {
 
 	srv := newTestServer(t)
 	srv.authorize(ak)
-	if code, err := c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}}); code != 0 || err != nil {
+	code, err := c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}})
+	if code != 0 || err != nil {
 		t.Errorf("Exec with the agent key = %d, %v", code, err)
 	}
 }
@@ -183,7 +187,9 @@ func TestWaitReady(t *testing.T) {
 			done <- c.WaitReady(ctx, srv.addr, 10*time.Millisecond)
 		}()
 
-		poll(t, "a few refused attempts", func() bool { return srv.handshakes.Load() == 0 && srv.authFailures.Load() >= 2 })
+		poll(t, "a few refused attempts", func() bool {
+			return srv.handshakes.Load() == 0 && srv.authFailures.Load() >= 2
+		})
 		ak, err := c.AuthorizedKey()
 		if err != nil {
 			t.Fatal(err)

@@ -32,6 +32,7 @@ type testServer struct {
 	hostKey      gossh.Signer
 	handshakes   atomic.Int32
 	authFailures atomic.Int32
+	silent       atomic.Bool // leave keepalive requests unanswered, like a dead peer
 
 	mu         sync.Mutex
 	authorized map[string]bool // marshalled public keys accepted; nil = any key
@@ -140,7 +141,13 @@ func (s *testServer) serve(nc net.Conn, wg *sync.WaitGroup) {
 	defer sc.Close()
 	s.handshakes.Add(1)
 
-	go gossh.DiscardRequests(reqs)
+	go func() {
+		for req := range reqs {
+			if req.WantReply && !s.silent.Load() {
+				req.Reply(false, nil)
+			}
+		}
+	}()
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
 			nch.Reject(gossh.UnknownChannelType, "sessions only")

@@ -49,8 +49,9 @@ type Options struct {
 	Passphrase func(prompt string) ([]byte, error)
 }
 
-// keepaliveInterval is how often an idle cached connection is probed.
-const keepaliveInterval = 15 * time.Second
+// keepaliveInterval is how often a cached connection is probed; a variable so tests can
+// shorten it.
+var keepaliveInterval = 15 * time.Second
 
 // Client runs commands on containers over SSH. It is safe for concurrent use; Close it to
 // end its cached connections.
@@ -62,6 +63,8 @@ type Client struct {
 	authMu  sync.Mutex
 	signers []gossh.Signer // resolved on first use
 	agent   net.Conn       // kept open while agent signers are in use
+
+	keepalive time.Duration // keepaliveInterval when the Client was made
 
 	connMu sync.Mutex
 	conns  map[string]*conn
@@ -94,6 +97,8 @@ func New(opts Options) (*Client, error) {
 		log:   log,
 		hosts: &knownHosts{path: opts.KnownHostsPath},
 		conns: map[string]*conn{},
+
+		keepalive: keepaliveInterval,
 	}, nil
 }
 
