@@ -174,9 +174,26 @@ func TestCallConnectionLost(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("Call error = %v, want ErrUnreachable", err)
 	}
+	// The next call reconnects, logs in and subscribes again.
+	if err := c.Call(testCtx(t), "system.version", nil, nil); err != nil {
+		t.Fatalf("Call after loss = %v, want a reconnect", err)
+	}
+	if n := len(s.callsTo("core.subscribe")); n != 2 {
+		t.Errorf("core.subscribe calls = %d, want 2", n)
+	}
+	s.mu.Lock()
+	s.apiKey = "1-rotated" // the key is no longer accepted: reconnecting must fail cleanly
+	for _, ss := range s.sessions {
+		_ = ss.ws.Close()
+	}
+	s.mu.Unlock()
+	c.mu.Lock()
+	cur := c.sess
+	c.mu.Unlock()
+	<-cur.done
 	err = c.Call(testCtx(t), "system.version", nil, nil)
-	if !errors.Is(err, ErrUnreachable) {
-		t.Fatalf("Call after loss = %v, want ErrUnreachable", err)
+	if !errors.Is(err, ErrAuth) {
+		t.Fatalf("Call with a rejected key after loss = %v, want ErrAuth", err)
 	}
 }
 
@@ -230,17 +247,23 @@ func TestKeepalive(t *testing.T) {
 			}
 
 			// Wait well past the dead-peer limit without traffic from our side.
+			c.mu.Lock()
+			first := c.sess
+			c.mu.Unlock()
 			timer := time.NewTimer(4 * (pingInterval + pongWait))
 			select {
-			case <-c.done:
+			case <-first.done:
 			case <-timer.C:
 			}
-			err := c.Call(ctx, "system.version", nil, nil)
-			if tt.answer && err != nil {
+			if first.dead() == tt.answer {
+				t.Errorf("session dead = %v after idling, want %v", first.dead(), !tt.answer)
+			}
+			// Either way the next call works: on the same session, or on a new one.
+			if err := c.Call(ctx, "system.version", nil, nil); err != nil {
 				t.Errorf("call after idle = %v, want success", err)
 			}
-			if !tt.answer && !errors.Is(err, ErrUnreachable) {
-				t.Errorf("call after silence = %v, want ErrUnreachable", err)
+			if n := len(s.callsTo("auth.login_ex")); (n == 2) == tt.answer {
+				t.Errorf("logins = %d; a reconnect should log in again only when dropped", n)
 			}
 		})
 	}

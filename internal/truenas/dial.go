@@ -47,14 +47,19 @@ const (
 
 // Dial connects to TrueNAS, logs in, subscribes to job events, reads the version and returns
 // the Backend for that API generation. The API key or password appears in no error or log.
+// When the connection drops later, the next call reconnects and logs in again.
 func Dial(ctx context.Context, opts DialOptions) (Backend, error) {
 	u, err := endpoint(opts.Host, opts.Port)
 	if err != nil {
 		return nil, err
 	}
-	c, err := connect(ctx, u, opts)
+	ws, err := dialWS(ctx, u, opts)
 	if err != nil {
 		return nil, err
+	}
+	c := newConn(ws, opts.Logger)
+	if opts.PollInterval > 0 {
+		c.pollInterval = opts.PollInterval
 	}
 
 	b, err := setup(ctx, c, opts)
@@ -62,17 +67,25 @@ func Dial(ctx context.Context, opts DialOptions) (Backend, error) {
 		_ = c.Close()
 		return nil, err
 	}
+	c.reconnect = func(ctx context.Context) (*session, error) {
+		ws, err := dialWS(ctx, u, opts)
+		if err != nil {
+			return nil, err
+		}
+		s := startSession(c, ws)
+		if err := handshake(ctx, c.callerOn(s), opts); err != nil {
+			_ = s.close()
+			return nil, err
+		}
+		return s, nil
+	}
 	return b, nil
 }
 
 // setup logs in, subscribes and picks the adapter on a fresh connection.
 func setup(ctx context.Context, c *Conn, opts DialOptions) (Backend, error) {
-	if err := login(ctx, c, opts); err != nil {
+	if err := handshake(ctx, c.Call, opts); err != nil {
 		return nil, err
-	}
-
-	if err := c.Call(ctx, "core.subscribe", []any{"core.get_jobs"}, nil); err != nil {
-		return nil, fmt.Errorf("subscribing to job events: %w", err)
 	}
 
 	var version string
@@ -80,6 +93,17 @@ func setup(ctx context.Context, c *Conn, opts DialOptions) (Backend, error) {
 		return nil, fmt.Errorf("reading TrueNAS version: %w", err)
 	}
 	return newBackend(c, version, opts)
+}
+
+// handshake logs a session in and subscribes it to job events.
+func handshake(ctx context.Context, call caller, opts DialOptions) error {
+	if err := login(ctx, call, opts); err != nil {
+		return err
+	}
+	if err := call(ctx, "core.subscribe", []any{"core.get_jobs"}, nil); err != nil {
+		return fmt.Errorf("subscribing to job events: %w", err)
+	}
+	return nil
 }
 
 // endpoint turns Host and Port into the WebSocket URL, refusing plain ws:// to anything but
@@ -148,8 +172,8 @@ func isLoopback(name string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// connect opens the WebSocket. Failures wrap ErrUnreachable and name host:port.
-func connect(ctx context.Context, u *url.URL, opts DialOptions) (*Conn, error) {
+// dialWS opens the WebSocket. Failures wrap ErrUnreachable and name host:port.
+func dialWS(ctx context.Context, u *url.URL, opts DialOptions) (*websocket.Conn, error) {
 	d := websocket.Dialer{
 		HandshakeTimeout: handshakeTimeout,
 		TLSClientConfig:  &tls.Config{InsecureSkipVerify: opts.InsecureSkipVerify},
@@ -174,17 +198,11 @@ func connect(ctx context.Context, u *url.URL, opts DialOptions) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("connecting to %s: %w: %w", u.Host, ErrUnreachable, err)
 	}
-
-	c := newConn(ws, opts.Logger)
-	c.pollInterval = opts.PollInterval
-	if c.pollInterval <= 0 {
-		c.pollInterval = defaultPollInterval
-	}
-	return c, nil
+	return ws, nil
 }
 
 // login runs auth.login_ex with the API key, or else the password.
-func login(ctx context.Context, c *Conn, opts DialOptions) error {
+func login(ctx context.Context, call caller, opts DialOptions) error {
 	user := opts.Username
 	if user == "" {
 		user = "root"
@@ -204,7 +222,7 @@ func login(ctx context.Context, c *Conn, opts DialOptions) error {
 		ResponseType string   `json:"response_type"`
 		URLs         []string `json:"urls"`
 	}
-	if err := c.Call(ctx, "auth.login_ex", []any{cred}, &res); err != nil {
+	if err := call(ctx, "auth.login_ex", []any{cred}, &res); err != nil {
 		return fmt.Errorf("logging in as %q: %w", user, err)
 	}
 	switch res.ResponseType {

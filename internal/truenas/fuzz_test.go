@@ -39,9 +39,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c := &Conn{jobs: newJobTracker(), pending: map[string]*pendingCall{},
-			log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		c.dispatch(fr) // the reader's routing of replies and job events
+		c := &Conn{jobs: newJobTracker(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		s := &session{c: c, pending: map[string]*pendingCall{}}
+		s.dispatch(fr) // the reader's routing of replies and job events
 		if c.jobs.buffered() > maxBufferedJobs {
 			t.Fatalf("buffered %d job events", c.jobs.buffered())
 		}

@@ -164,7 +164,8 @@ func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any
 	return decodeResult(method, j.Result, out)
 }
 
-// awaitJob waits for the terminal state of job id by event or by poll, within ctx.
+// awaitJob waits for the terminal state of job id by event or by poll, within ctx. When
+// the connection drops meanwhile and can be renewed, it reconnects and polls at once.
 func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 	w *jobWaiter) (jobEntry, error) {
 	interval := c.pollInterval / 2
@@ -174,6 +175,9 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 
+	c.mu.Lock()
+	s := c.sess
+	c.mu.Unlock()
 	what := fmt.Sprintf("job %d (%s)", id, method)
 	for {
 		select {
@@ -181,8 +185,15 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 			return j, nil
 		case <-ctx.Done():
 			return jobEntry{}, ctxError(ctx, what)
-		case <-c.done:
-			return jobEntry{}, c.lostError(method)
+		case <-s.done:
+			if c.reconnect == nil {
+				return jobEntry{}, s.lostError(method)
+			}
+			ns, err := c.renew(ctx, s)
+			if err != nil {
+				return jobEntry{}, fmt.Errorf("following %s: %w", what, err)
+			}
+			s = ns
 		case <-timer.C:
 		}
 
@@ -190,7 +201,9 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 		filter := []any{[]any{"id", "=", id}}
 		err := c.Call(ctx, "core.get_jobs", []any{filter}, &jobs)
 		switch {
-		case err != nil && (ctx.Err() != nil || errors.Is(err, ErrUnreachable)):
+		case err != nil && ctx.Err() != nil:
+			return jobEntry{}, ctxError(ctx, what)
+		case err != nil && errors.Is(err, ErrUnreachable) && c.reconnect == nil:
 			return jobEntry{}, err
 		case err != nil:
 			c.log.Debug("truenas job poll failed", "job", id, "err", err)
@@ -198,6 +211,7 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 			return jobs[0], nil
 		}
 		interval = min(interval*3/2, maxPollInterval)
+		timer.Stop()
 		timer.Reset(interval)
 	}
 }

@@ -135,3 +135,27 @@ func TestJobTrackerBound(t *testing.T) {
 	default:
 	}
 }
+
+// TestCallJobSurvivesDrop drops the connection right after the job id is returned; the
+// client must reconnect and find the job's end by polling (B08, reconnect variant).
+func TestCallJobSurvivesDrop(t *testing.T) {
+	s := newFake(t)
+	s.jobMode = "none"
+	s.handle("test.job", func(r *fakeReq) (any, *fakeErr) {
+		id := r.startJob("test.job", "done", "", nil)
+		r.after = append(r.after, func() { _ = r.ss.ws.Close() })
+		return id, nil
+	})
+	c := connOf(t, dialFake(t, s))
+
+	var out string
+	if err := c.CallJob(testCtx(t), "test.job", nil, &out, nil); err != nil {
+		t.Fatalf("CallJob across a dropped connection: %v", err)
+	}
+	if out != "done" {
+		t.Errorf("result = %q", out)
+	}
+	if n := len(s.callsTo("auth.login_ex")); n != 2 {
+		t.Errorf("logins = %d, want 2 (the reconnect logs in again)", n)
+	}
+}
