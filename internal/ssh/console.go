@@ -49,7 +49,10 @@ func (c *Client) Console(ctx context.Context, addr string, opts ConsoleOptions) 
 		return 255, fmt.Errorf("opening console on %s: requesting terminal: %w", addr, err)
 	}
 
-	sess.Stdin = opts.Stdin
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return 255, fmt.Errorf("opening console on %s: %w", addr, err)
+	}
 	sess.Stdout = orDiscard(opts.Stdout)
 	sess.Stderr = orDiscard(opts.Stderr)
 
@@ -74,6 +77,8 @@ func (c *Client) Console(ctx context.Context, addr string, opts ConsoleOptions) 
 		return 255, fmt.Errorf("opening console on %s: %w", addr, err)
 	}
 
+	stopInput := terminalInput(opts.Stdin, stdin)
+
 	resized := make(chan os.Signal, 1)
 	signal.Notify(resized, syscall.SIGWINCH)
 	defer signal.Stop(resized)
@@ -91,8 +96,10 @@ func (c *Client) Console(ctx context.Context, addr string, opts ConsoleOptions) 
 			sess.Signal(gossh.SIGHUP)
 			sess.Close()
 			<-done
+			stopInput()
 			return 255, fmt.Errorf("console on %s: %w", addr, ctx.Err())
 		case err := <-done:
+			stopInput()
 			return exitStatus(err)
 		}
 	}

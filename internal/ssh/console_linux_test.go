@@ -111,10 +111,33 @@ func TestConsolePTY(t *testing.T) {
 			t.Errorf("Console = %d, %v; want 7, nil", r.code, r.err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("Console did not return after the shell exited")
+		t.Fatalf("Console did not return after the shell exited; output %q", out.String())
 	}
 
 	if after := termios(t, tty); after != before {
 		t.Errorf("terminal not restored:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	// The terminal is blocking again, and no leftover copy steals the next keystroke.
+	flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, tty.Fd(), syscall.F_GETFL, 0)
+	if errno != 0 || flags&syscall.O_NONBLOCK != 0 {
+		t.Errorf("terminal flags %#x (errno %v): still non-blocking", flags, errno)
+	}
+	if _, err := master.WriteString("k\n"); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 16)
+		n, _ := tty.Read(buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "k\n" {
+			t.Errorf("read %q after the console, want \"k\\n\"", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("keystroke after the console never arrived: something else read it")
 	}
 }
