@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,4 +228,36 @@ func TestWaitReady(t *testing.T) {
 			t.Errorf("WaitReady = %v (ctx %v)", err, ctx.Err())
 		}
 	})
+}
+
+func TestOwnKeyConcurrentClientsAgree(t *testing.T) {
+	t.Setenv("SSH_AUTH_SOCK", "")
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+
+	const n = 8
+	keys := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := New(Options{DataDir: dir})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			keys[i], errs[i] = c.AuthorizedKey()
+		})
+	}
+	wg.Wait()
+
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("client %d: %v", i, errs[i])
+		}
+		if keys[i] != keys[0] {
+			t.Errorf("client %d got key %q, client 0 got %q", i, keys[i], keys[0])
+		}
+	}
 }
