@@ -143,7 +143,12 @@ func toError(op, target, doing string, err error) *engine.Error {
 		return ee
 	}
 	msg := err.Error()
-	if doing != "" {
+	if target != "" {
+		// The client speaks in TrueNAS names; users only ever see bare ones.
+		msg = strings.ReplaceAll(msg, `"`+Prefix+target+`"`, `"`+target+`"`)
+		msg = strings.ReplaceAll(msg, Prefix+target, target)
+	}
+	if doing != "" && !strings.HasPrefix(msg, doing) {
 		msg = doing + ": " + msg
 	}
 	return &engine.Error{Code: codeFor(err), Op: op, Target: target, Message: msg, Err: err}

@@ -146,7 +146,7 @@ func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
 		wasRunning = c.Status == "RUNNING"
 		if c.Status != "STOPPED" {
 			// The rollback must never run under a live container: a failed stop aborts.
-			err = b.Stop(ctx, Prefix+name, truenas.StopOptions{Timeout: 2 * time.Minute}, nil)
+			err = b.Stop(ctx, Prefix+name, truenas.StopOptions{Timeout: stopBudget(ctx)}, nil)
 			if err != nil {
 				err = fmt.Errorf("stopping before the rollback: %w", err)
 				return
@@ -208,4 +208,16 @@ func (m *module) deleteCheckpoint(rt *engine.Runtime, L *lua.LState) int {
 		raiseErr(L, op, name, fmt.Sprintf("deleting checkpoint %q of %q", ref, name), err)
 	}
 	return 0
+}
+
+// stopBudget is the guest shutdown time to ask TrueNAS for: two minutes, or less when the
+// caller's deadline is nearer, so the server's stop job does not outlive our wait for it.
+func stopBudget(ctx context.Context) time.Duration {
+	budget := 2 * time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - time.Second; left < budget {
+			budget = max(left, time.Second)
+		}
+	}
+	return budget
 }

@@ -339,7 +339,7 @@ func (m *module) stop(rt *engine.Runtime, L *lua.LState) int {
 		c, err = b.Get(ctx, Prefix+name)
 	})
 	if err != nil {
-		if !o.boolean("force") && errors.Is(err, truenas.ErrTimeout) {
+		if !o.boolean("force") && !errors.Is(err, truenas.ErrNotFound) {
 			err = fmt.Errorf("%w (pass --force to stop it without waiting for the guest)", err)
 		}
 		raiseErr(L, op, name, fmt.Sprintf("stopping container %q", name), err)

@@ -81,7 +81,9 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 			return fmt.Errorf("writing %s: %w", f.path, err)
 		}
 	}
-	if err := b.Stop(ctx, pxName, truenas.StopOptions{Timeout: 2 * time.Minute}, nil); err != nil {
+	// The container is brand new, so nothing is lost by not waiting for its shutdown.
+	if err := b.Stop(ctx, pxName, truenas.StopOptions{Timeout: 30 * time.Second, Force: true},
+		nil); err != nil {
 		return fmt.Errorf("restarting to run the boot hook: %w", err)
 	}
 	if err := b.Start(ctx, pxName, nil); err != nil {

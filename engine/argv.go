@@ -123,12 +123,16 @@ func splitArgs(args []string, globals []globalFlag, tree *node) split {
 			out.pos = append(out.pos, a)
 			continue
 		}
-		if j, ok := takeGlobal(i); ok {
-			i = j
-			continue
+		name, _ := flagName(a)
+		if _, own := out.spec.flag(name); !own {
+			// A verb's own flag wins over a global of the same name (create --timeout).
+			if j, ok := takeGlobal(i); ok {
+				i = j
+				continue
+			}
 		}
 		flags = append(flags, a)
-		name, inline := flagName(a)
+		_, inline := flagName(a)
 		if f, ok := out.spec.flag(name); ok && f.Type != "bool" && !inline && i+1 < len(args) {
 			flags = append(flags, args[i+1])
 			i++

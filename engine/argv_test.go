@@ -7,6 +7,7 @@ import (
 
 func TestSplitArgs(t *testing.T) {
 	tree := newNode("")
+	tree.add(&CommandSpec{Name: "stop", Flags: []FlagSpec{{Name: "host", Type: "string"}}})
 	tree.add(&CommandSpec{Name: "create", Flags: []FlagSpec{{Name: "image", Type: "string"},
 		{Name: "cpu", Type: "int"}, {Name: "force", Type: "bool"}}})
 	tree.add(&CommandSpec{Name: "exec", Passthrough: true, Flags: []FlagSpec{
@@ -32,6 +33,8 @@ func TestSplitArgs(t *testing.T) {
 			[]string{"exec"}, []string{"foo"}, []string{"--json"}},
 		{"double dash ends flags", []string{"create", "--", "--image"},
 			[]string{"create"}, nil, []string{"--image"}},
+		{"own flag beats a global of that name", []string{"stop", "foo", "--host", "x", "--json"},
+			[]string{"--json", "stop", "--host", "x"}, []string{"foo"}, nil},
 		{"bool flag takes no value", []string{"create", "--force", "foo"},
 			[]string{"create", "--force"}, []string{"foo"}, nil},
 		{"inline value", []string{"create", "foo", "--image=alpine/3.20"},

@@ -74,6 +74,7 @@ func (e *Engine) app(flags []cli.Flag, sp *split) *cli.App {
 			e.out.JSON = c.Bool("json")
 			e.out.Debug = c.Bool("debug")
 			e.out.Quiet = c.Bool("quiet")
+			e.timeout = c.Duration("timeout")
 			e.out.Terminal = e.opts.StdoutTTY
 			e.out.ErrTTY = e.opts.StderrTTY
 			if e.opts.Before != nil {

@@ -52,6 +52,7 @@ type Engine struct {
 	specs    []*CommandSpec
 	tree     *node
 	warnings []string
+	timeout  time.Duration // the global --timeout, bounding the whole verb
 }
 
 // source is one Lua file: embedded or on disk.

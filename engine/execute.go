@@ -33,9 +33,9 @@ func (c Cmd) Arg(name string) lua.LValue { return c.Args.RawGetString(name) }
 // then renders what run returned.
 func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *cli.Context,
 	pos, rest []string) error {
-	if c.Duration("timeout") > 0 {
+	if e.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Duration("timeout"))
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
 		defer cancel()
 	}
 	rt := e.newRuntime(ctx, false)

@@ -26,6 +26,11 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 	if err != nil {
 		return err
 	}
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
+	}
 	rt := e.newRuntime(ctx, false)
 	defer rt.Close()
 	rt.gil.Lock()
