@@ -133,6 +133,7 @@ func (c *Client) dial(ctx context.Context, addr string) (*gossh.Client, error) {
 		HostKeyCallback: c.hosts.callback(addr),
 		Timeout:         c.opts.DialTimeout,
 	}
+	cfg.HostKeyAlgorithms = c.hosts.algorithms(addr)
 
 	sc, chans, reqs, err := gossh.NewClientConn(tcp, addr, cfg)
 	if err != nil {

@@ -167,3 +167,32 @@ func namesHost(line, name string) bool {
 	}
 	return false
 }
+
+// algorithms returns the host key algorithms to ask addr for: those of the keys already
+// trusted for it, so a server holding several host keys presents the one pixels knows
+// instead of a different type that would read as a mismatch. nil = no entry, any type.
+func (k *knownHosts) algorithms(addr string) []string {
+	k.mu.Lock()
+	data, err := os.ReadFile(k.path)
+	k.mu.Unlock()
+	if err != nil {
+		return nil
+	}
+
+	name := knownhosts.Normalize(addr)
+	var algos []string
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || strings.HasPrefix(fields[0], "@") || !namesHost(line, name) {
+			continue
+		}
+		switch fields[1] {
+		case gossh.KeyAlgoRSA:
+			algos = append(algos, gossh.KeyAlgoRSASHA256, gossh.KeyAlgoRSASHA512, gossh.KeyAlgoRSA)
+		default:
+			algos = append(algos, fields[1])
+		}
+	}
+
+	return algos
+}

@@ -2,6 +2,9 @@ package ssh
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -145,5 +148,33 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKnownKeyTypeIsAskedFor checks that a server with several host keys is asked for the
+// type pixels trusts; otherwise it may present another type, which would read as a mismatch.
+func TestKnownKeyTypeIsAskedFor(t *testing.T) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecdsaKey, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edKey := newSigner(t)
+
+	srv := newTestServerWithKey(t, edKey, ecdsaKey)
+	c := newTestClient(t)
+	path := filepath.Join(c.opts.DataDir, "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(srv.addr)}, edKey.PublicKey()) + "\n"
+	writeFile(t, path, line)
+
+	code, err := c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}})
+	if code != 0 || err != nil {
+		t.Fatalf("Exec = %d, %v", code, err)
+	}
+	if got := readFile(t, path); got != line {
+		t.Errorf("known_hosts changed:\n%s", got)
 	}
 }

@@ -29,7 +29,8 @@ import (
 type testServer struct {
 	t            *testing.T
 	addr         string
-	hostKey      gossh.Signer
+	hostKey      gossh.Signer   // the first host key
+	hostKeys     []gossh.Signer // all of them
 	handshakes   atomic.Int32
 	authFailures atomic.Int32
 	silent       atomic.Bool // leave keepalive requests unanswered, like a dead peer
@@ -54,14 +55,14 @@ func newTestServer(t *testing.T) *testServer {
 	return newTestServerWithKey(t, newSigner(t))
 }
 
-func newTestServerWithKey(t *testing.T, hostKey gossh.Signer) *testServer {
+func newTestServerWithKey(t *testing.T, hostKeys ...gossh.Signer) *testServer {
 	t.Helper()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, addr: ln.Addr().String(), hostKey: hostKey}
+	s := &testServer{t: t, addr: ln.Addr().String(), hostKey: hostKeys[0], hostKeys: hostKeys}
 
 	var wg sync.WaitGroup
 	t.Cleanup(func() {
@@ -131,7 +132,9 @@ func (s *testServer) serve(nc net.Conn, wg *sync.WaitGroup) {
 			return nil, errors.New("key not authorized")
 		},
 	}
-	cfg.AddHostKey(s.hostKey)
+	for _, k := range s.hostKeys {
+		cfg.AddHostKey(k)
+	}
 
 	sc, chans, reqs, err := gossh.NewServerConn(nc, cfg)
 	if err != nil {
