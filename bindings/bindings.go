@@ -47,8 +47,9 @@ type Deps struct {
 
 // module holds the Deps for one runtime.
 type module struct {
-	d  Deps
-	mu sync.Mutex // guards progress output
+	d       Deps
+	mu      sync.Mutex // guards progress output and created
+	created []string   // containers this run created and has not destroyed
 }
 
 // Install returns the engine hook that adds the domain functions to the pixels table.
@@ -56,8 +57,9 @@ func Install(d Deps) func(rt *engine.Runtime, mod *lua.LTable) {
 	if d.Poll <= 0 {
 		d.Poll = time.Second
 	}
-	m := &module{d: d}
 	return func(rt *engine.Runtime, mod *lua.LTable) {
+		m := &module{d: d}
+		rt.AtFinish(func(failed bool) { m.reportLeftovers(rt, failed) })
 		rt.Register(mod, "create", true, m.create)
 		rt.Register(mod, "get", true, m.get)
 		rt.Register(mod, "list", true, m.list)
@@ -205,6 +207,43 @@ func (m *module) progress(rt *engine.Runtime, label string) (truenas.Progress, f
 		defer m.mu.Unlock()
 		if shown {
 			io.WriteString(w, "\r\033[K")
+		}
+	}
+}
+
+// reportLeftovers names the containers a failed run created and left behind, so a recipe
+// that fails halfway never leaks them silently.
+func (m *module) reportLeftovers(rt *engine.Runtime, failed bool) {
+	m.mu.Lock()
+	left := append([]string(nil), m.created...)
+	m.mu.Unlock()
+	if !failed || len(left) == 0 {
+		return
+	}
+	rt.Warn("this run created %s and left %s behind (remove with: pixels destroy --force %s)",
+		strings.Join(left, ", "), plural(len(left), "it", "them"), strings.Join(left, " "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func (m *module) noteCreated(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.created = append(m.created, name)
+}
+
+func (m *module) noteDestroyed(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, n := range m.created {
+		if n == name {
+			m.created = append(m.created[:i], m.created[i+1:]...)
+			return
 		}
 	}
 }

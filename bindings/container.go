@@ -208,6 +208,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		}
 		raiseErr(L, op, name, fmt.Sprintf("creating container %q", name), err)
 	}
+	m.noteCreated(name)
 	m.remember(c)
 	tbl := containerTable(L, c)
 	ev.RawSetString("container", tbl)
@@ -364,6 +365,7 @@ func (m *module) destroy(rt *engine.Runtime, L *lua.LState) int {
 	rt.Block(func() { c, err = b.Get(rt.Context(L), Prefix+name) })
 	if errors.Is(err, truenas.ErrNotFound) {
 		m.forgetHost(name, "")
+		m.noteDestroyed(name)
 		if o.boolean("missing_ok") {
 			return 0
 		}
@@ -386,6 +388,7 @@ func (m *module) destroy(rt *engine.Runtime, L *lua.LState) int {
 		raiseErr(L, op, name, fmt.Sprintf("destroying container %q", name), err)
 	}
 	m.forgetHost(name, addr)
+	m.noteDestroyed(name)
 	ev := L.NewTable()
 	ev.RawSetString("name", lua.LString(name))
 	m.emitTable(rt, L, "destroy", ev)

@@ -80,6 +80,9 @@ func (rt *Runtime) pcall(fn lua.LValue, args ...lua.LValue) (lua.LValue, *Error)
 func (rt *Runtime) finish(result lua.LValue, runErr *Error) error {
 	failed := runErr != nil && !(runErr.Code == codeExit && exitStatus(runErr) == 0)
 	cleanupErr := rt.runCleanups(failed)
+	for _, fn := range rt.atFinish {
+		fn(failed || cleanupErr != nil)
+	}
 	if runErr != nil {
 		if runErr.Code == codeExit {
 			if st := exitStatus(runErr); st != 0 {

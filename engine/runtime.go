@@ -30,6 +30,7 @@ type Runtime struct {
 	module    *lua.LTable
 
 	defers   []deferred
+	atFinish []func(failed bool)
 	handlers map[string][]handler
 	nextID   int
 	firing   map[string]bool
@@ -207,6 +208,10 @@ func (rt *Runtime) runCleanups(failed bool) error {
 	}
 	return errs[0]
 }
+
+// AtFinish registers fn to run once the command has ended and its cleanups have run; failed
+// says whether it failed. Host modules use it to report what a failed run left behind.
+func (rt *Runtime) AtFinish(fn func(failed bool)) { rt.atFinish = append(rt.atFinish, fn) }
 
 // Close releases the state.
 func (rt *Runtime) Close() { rt.L.Close() }
