@@ -141,3 +141,45 @@ func TestConsolePTY(t *testing.T) {
 		t.Error("keystroke after the console never arrived: something else read it")
 	}
 }
+
+// TestExecTerminalStdin checks that exec given a terminal as stdin delivers typed input
+// and, once the command ends, leaves the next keystroke for the terminal's next reader.
+func TestExecTerminalStdin(t *testing.T) {
+	srv := newTestServer(t)
+	c := newTestClient(t)
+	master, tty := openPTY(t)
+
+	// Cooked mode: a line, then ^D at the start of the next, reaches wc as one line and EOF.
+	if _, err := master.WriteString("a\n\x04"); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	code, err := c.Exec(context.Background(), srv.addr,
+		ExecRequest{Argv: []string{"wc", "-l"}, Stdin: tty, Stdout: &out})
+	if code != 0 || err != nil || out.String() != "1\n" {
+		t.Fatalf("Exec = %d, %v, stdout %q; want 0, nil, \"1\\n\"", code, err, out.String())
+	}
+
+	// A command that never reads stdin must not leave a reader behind.
+	code, err = c.Exec(context.Background(), srv.addr, ExecRequest{Argv: []string{"true"}, Stdin: tty})
+	if code != 0 || err != nil {
+		t.Fatalf("Exec = %d, %v", code, err)
+	}
+	if _, err := master.WriteString("k\n"); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 16)
+		n, _ := tty.Read(buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "k\n" {
+			t.Errorf("read %q after exec, want \"k\\n\"", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("keystroke after exec never arrived: something else read it")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/term"
 )
 
 // ExecRequest is one remote command. Argv is required; the rest is optional.
@@ -83,16 +84,26 @@ func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, e
 	}
 	defer sess.Close()
 
-	sess.Stdin = req.Stdin
+	// A terminal is read through terminalInput, which stops with the command instead of
+	// staying in a read of the terminal and eating the user's next keystroke.
+	var stdinPipe io.WriteCloser
+	tty, isTTY := req.Stdin.(*os.File)
+	if isTTY && tty != nil && term.IsTerminal(int(tty.Fd())) {
+		if stdinPipe, err = sess.StdinPipe(); err != nil {
+			return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, err)
+		}
+	} else {
+		sess.Stdin = req.Stdin
+	}
 	sess.Stdout = orDiscard(req.Stdout)
 	sess.Stderr = orDiscard(req.Stderr)
 
 	if req.TTY {
-		term := os.Getenv("TERM")
-		if term == "" {
-			term = "xterm-256color"
+		termName := os.Getenv("TERM")
+		if termName == "" {
+			termName = "xterm-256color"
 		}
-		if err := sess.RequestPty(term, 24, 80, gossh.TerminalModes{}); err != nil {
+		if err := sess.RequestPty(termName, 24, 80, gossh.TerminalModes{}); err != nil {
 			return 255, fmt.Errorf("running %s on %s: requesting terminal: %w", req.Argv[0],
 				addr, err)
 		}
@@ -103,11 +114,17 @@ func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, e
 		return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, err)
 	}
 
+	stopInput := func() {}
+	if stdinPipe != nil {
+		stopInput = terminalInput(tty, stdinPipe)
+	}
+
 	stop := context.AfterFunc(ctx, func() {
 		sess.Signal(gossh.SIGTERM)
 		sess.Close()
 	})
 	err = sess.Wait()
+	stopInput()
 	if !stop() {
 		return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, ctx.Err())
 	}
