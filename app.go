@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, e env) int {
 		InitFile:    filepath.Join(paths.Config, "init.lua"),
 		Module:      a.module,
 		Features:    []string{"checkpoints", "parallel", "events", "defer", "json"},
+		Stubs:       bindings.Stubs,
 		GlobalFlags: globalFlags(),
 		Commands:    []*cli.Command{a.simCommand()},
 		Before:      a.before,

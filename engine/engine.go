@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -41,18 +42,21 @@ type Options struct {
 	Stderr    io.Writer
 	StdoutTTY bool
 	StderrTTY bool
+	// Stubs returns the LuaLS stubs of the pixels module, for `pixels script types`.
+	Stubs func() string
 	// DeclareTimeout bounds loading one script for its declaration.
 	DeclareTimeout time.Duration
 }
 
 // Engine hosts the scripts of one program run.
 type Engine struct {
-	opts     Options
-	out      Output
-	specs    []*CommandSpec
-	tree     *node
-	warnings []string
-	timeout  time.Duration // the global --timeout, bounding the whole verb
+	opts          Options
+	out           Output
+	specs         []*CommandSpec
+	tree          *node
+	warnings      []string
+	warningsShown bool
+	timeout       time.Duration // the global --timeout, bounding the whole verb
 }
 
 // source is one Lua file: embedded or on disk.
@@ -131,11 +135,11 @@ func (e *Engine) declare(ctx context.Context) error {
 			if prev, ok := taken[spec.Name]; ok {
 				switch {
 				case prev.Builtin && !spec.Builtin && !spec.Override:
-					err = fmt.Errorf("command %q is a built-in verb (set override = true to "+
-						"replace it)", spec.Name)
+					err = fmt.Errorf("%s: command %q is a built-in verb (set override = true "+
+						"to replace it)", src.display, spec.Name)
 				case prev.Builtin == spec.Builtin:
-					err = fmt.Errorf("command %q is already declared by %s", spec.Name,
-						prev.Source)
+					err = fmt.Errorf("%s: command %q is already declared by %s", src.display,
+						spec.Name, prev.Source)
 				}
 			}
 		}
@@ -197,7 +201,7 @@ func (rt *Runtime) loadFile(src source) (*lua.LTable, error) {
 	}
 	fn, err := rt.L.Load(strings.NewReader(string(code)), src.display)
 	if err != nil {
-		return nil, &Error{Code: CodeScript, Message: err.Error()}
+		return nil, &Error{Code: CodeScript, Message: syntaxMessage(src.display, err)}
 	}
 	rt.L.Push(fn)
 	if err := rt.L.PCall(0, 1, nil); err != nil {
@@ -245,8 +249,25 @@ func versionAtLeast(have, want string) bool {
 	return true
 }
 
-// Warnings are the problems found with user scripts while declaring.
-func (e *Engine) Warnings() []string { return e.warnings }
+// Warnings are the problems found with user scripts while declaring, unless a verb already
+// reported them (script check).
+func (e *Engine) Warnings() []string {
+	if e.warningsShown {
+		return nil
+	}
+	return e.warnings
+}
+
+var syntaxRe = regexp.MustCompile(`line:(\d+)\(column:(\d+)\) near '(.*)':\s*(.*)`)
+
+// syntaxMessage turns gopher-lua's compile error into "file:line: message near 'x'".
+func syntaxMessage(file string, err error) string {
+	msg := strings.TrimSpace(err.Error())
+	if m := syntaxRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s:%s: %s near '%s'", file, m[1], strings.TrimSpace(m[4]), m[3])
+	}
+	return msg
+}
 
 // Specs returns the declared commands, sorted by name.
 func (e *Engine) Specs() []*CommandSpec { return e.specs }

@@ -53,7 +53,7 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 	}
 	chunk, lerr := L.Load(strings.NewReader(string(code)), src.display)
 	if lerr != nil {
-		return &Error{Code: CodeScript, Message: lerr.Error()}
+		return &Error{Code: CodeScript, Message: syntaxMessage(src.display, lerr)}
 	}
 	result, runErr := rt.pcall(chunk)
 	tbl, isCmd := result.(*lua.LTable)
