@@ -184,7 +184,8 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 		case j := <-w.done:
 			return j, nil
 		case <-ctx.Done():
-			return jobEntry{}, ctxError(ctx, what)
+			return jobEntry{}, fmt.Errorf("%w; the job may still be running on the NAS",
+				ctxError(ctx, what))
 		case <-s.done:
 			if c.reconnect == nil {
 				return jobEntry{}, s.lostError(method)
@@ -202,12 +203,16 @@ func (c *Conn) awaitJob(ctx context.Context, method string, id int64,
 		err := c.Call(ctx, "core.get_jobs", []any{filter}, &jobs)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return jobEntry{}, ctxError(ctx, what)
+			return jobEntry{}, fmt.Errorf("%w; the job may still be running on the NAS",
+				ctxError(ctx, what))
 		case err != nil && errors.Is(err, ErrUnreachable) && c.reconnect == nil:
 			return jobEntry{}, err
 		case err != nil:
 			c.log.Debug("truenas job poll failed", "job", id, "err", err)
-		case len(jobs) > 0 && jobs[0].terminal():
+		case len(jobs) == 0:
+			return jobEntry{}, fmt.Errorf("following %s: the NAS no longer knows this job "+
+				"(did its middleware restart?)", what)
+		case jobs[0].terminal():
 			return jobs[0], nil
 		}
 		interval = min(interval*3/2, maxPollInterval)

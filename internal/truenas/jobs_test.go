@@ -3,6 +3,7 @@ package truenas
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,5 +158,16 @@ func TestCallJobSurvivesDrop(t *testing.T) {
 	}
 	if n := len(s.callsTo("auth.login_ex")); n != 2 {
 		t.Errorf("logins = %d, want 2 (the reconnect logs in again)", n)
+	}
+}
+
+func TestCallJobUnknownToServer(t *testing.T) {
+	s := newFake(t)
+	s.handle("test.job", func(*fakeReq) (any, *fakeErr) { return 999, nil }) // never stored
+	c := connOf(t, dialFake(t, s))
+
+	err := c.CallJob(testCtx(t), "test.job", nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "no longer knows") {
+		t.Fatalf("CallJob = %v, want an error saying the job is unknown", err)
 	}
 }
