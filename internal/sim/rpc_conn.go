@@ -102,7 +102,11 @@ func (c *conn) serve() {
 
 		req, rerr := parseRequest(data)
 		if rerr != nil {
-			c.reply(req.ID, nil, rerr)
+			id := req.ID
+			if len(id) == 0 {
+				id = json.RawMessage("null") // envelope errors are answered even without an id
+			}
+			c.reply(id, nil, rerr)
 			continue
 		}
 		if len(data) > authMaxMessage && req.Method != "filesystem.file_receive" {
@@ -141,13 +145,11 @@ func parseRequest(data []byte) (request, *rpcError) {
 	return req, nil
 }
 
-// reply sends a result or an error for a request; requests without id get nothing.
+// reply sends a result or an error for a request; requests without id (notifications) are
+// executed but never answered.
 func (c *conn) reply(id json.RawMessage, result any, rerr *rpcError) {
-	if rerr == nil && len(id) == 0 {
-		return
-	}
 	if len(id) == 0 {
-		id = json.RawMessage("null")
+		return
 	}
 	if rerr != nil {
 		c.send(response{JSONRPC: "2.0", ID: id, Error: rerr})

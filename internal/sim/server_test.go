@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -92,8 +93,9 @@ func TestEnvelopeAndAuthErrors(t *testing.T) {
 	}
 }
 
-// rawCall sends a hand-written frame and waits for the reply with numeric id.
-func rawCall(t *testing.T, c *testClient, frame string, id int) wireMsg {
+// rawCall sends a hand-written frame and waits for the reply with the given id (a JSON
+// value, such as 7 or null).
+func rawCall(t *testing.T, c *testClient, frame string, id any) wireMsg {
 	t.Helper()
 	ch := make(chan wireMsg, 1)
 	key, _ := json.Marshal(id)
@@ -108,6 +110,8 @@ func rawCall(t *testing.T, c *testClient, frame string, id int) wireMsg {
 		return m
 	case <-c.closed:
 		t.Fatalf("connection closed")
+	case <-time.After(testTimeout):
+		t.Fatalf("no reply to %s within %s", frame, testTimeout)
 	}
 	return wireMsg{}
 }
@@ -139,5 +143,26 @@ func TestSystemAndNetwork(t *testing.T) {
 	if len(nics) != 1 || nics[0].Type != "PHYSICAL" || len(nics[0].Aliases) != 1 ||
 		!strings.HasPrefix(nics[0].Aliases[0].Address, "127.") {
 		t.Fatalf("interface.query = %+v", nics)
+	}
+}
+
+func TestNotificationsGetNoReply(t *testing.T) {
+	s := startServer(t, Options{})
+	c := dial(t, s)
+	if err := c.ws.WriteMessage(websocket.TextMessage,
+		[]byte(`{"jsonrpc":"2.0","method":"virt.instance.query","params":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	m := rawCall(t, c, `{"jsonrpc":"2.0","id":7,"method":"core.ping"}`, 7)
+	if string(m.Result) != `"pong"` {
+		t.Fatalf("core.ping without params: %+v", m)
+	}
+	if n := len(c.messages()); n != 1 {
+		t.Fatalf("got %d messages, want only the ping's reply: %+v", n, c.messages())
+	}
+
+	m = rawCall(t, c, `{"jsonrpc":"2.0","id":8,"method":"core.ping","params":[]`, nil)
+	if m.Error == nil || m.Error.Code != -32700 || string(m.ID) != "null" {
+		t.Fatalf("unparsable frame: %+v", m)
 	}
 }
