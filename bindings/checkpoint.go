@@ -160,7 +160,7 @@ func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
 			if err = b.Start(ctx, Prefix+name, nil); err != nil {
 				return
 			}
-			c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"))
+			c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"), false)
 			return
 		}
 		c, err = b.Get(ctx, Prefix+name)

@@ -200,7 +200,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 			err = fmt.Errorf("provisioning: %w", err)
 			return
 		}
-		c, err = m.waitFor(ctx, b, spec.Name, wait)
+		c, err = m.waitFor(ctx, b, spec.Name, wait, true)
 	})
 	if err != nil {
 		if created {
@@ -240,8 +240,8 @@ func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend
 }
 
 // waitFor polls until the container reaches the readiness asked for, within ctx.
-func (m *module) waitFor(ctx context.Context, b truenas.Backend, pxName, until string) (
-	*truenas.Container, error) {
+func (m *module) waitFor(ctx context.Context, b truenas.Backend, pxName, until string,
+	fresh bool) (*truenas.Container, error) {
 	var last *truenas.Container
 	for {
 		c, err := b.Get(ctx, pxName)
@@ -261,6 +261,11 @@ func (m *module) waitFor(ctx context.Context, b truenas.Backend, pxName, until s
 			cl, err := m.d.SSH()
 			if err != nil {
 				return c, err
+			}
+			if fresh {
+				// A new container on a reused address has a new host key: drop the old.
+				_ = cl.Forget(m.addr(c))
+				_ = cl.Forget(pxName)
 			}
 			if err := cl.WaitReady(ctx, m.addr(c), m.d.Poll); err != nil {
 				return c, fmt.Errorf("waiting for ssh at %s: %w", m.addr(c), err)
@@ -305,7 +310,7 @@ func (m *module) start(rt *engine.Runtime, L *lua.LState) int {
 				return
 			}
 		}
-		c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"))
+		c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"), false)
 	})
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("starting container %q", name), err)
@@ -424,7 +429,7 @@ func (m *module) wait(rt *engine.Runtime, L *lua.LState) int {
 	defer cancel()
 	var c *truenas.Container
 	var err error
-	rt.Block(func() { c, err = m.waitFor(ctx, b, Prefix+name, o.str("until", "ssh")) })
+	rt.Block(func() { c, err = m.waitFor(ctx, b, Prefix+name, o.str("until", "ssh"), false) })
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("waiting for container %q", name), err)
 	}

@@ -32,7 +32,7 @@ return px.command {
       stdin = true, stream = not cmd.json }
     local ok, res = pcall(px.exec, cmd.args.name, cmd.rest, opts)
     if not ok then
-      if cmd.json then
+      if cmd.json or (type(res) == "table" and res.code == "interrupted") then
         error(res, 0)
       end
       px.log.error("%s", tostring(res))
