@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, e env) int {
 		Module:      a.module,
 		Features:    []string{"checkpoints", "parallel", "events", "defer", "json"},
 		Stubs:       bindings.Stubs,
+		Complete:    a.complete,
 		GlobalFlags: globalFlags(),
 		Commands:    []*cli.Command{a.simCommand()},
 		Before:      a.before,
@@ -143,6 +144,19 @@ func (a *app) before(c *cli.Context, out engine.Output) error {
 		fmt.Fprintf(a.env.stderr, "pixels: warning: %s\n", msg)
 	})
 	return nil
+}
+
+// complete lists container names from the cache: fast, and no TrueNAS call.
+func (a *app) complete(kind string) []string {
+	if kind != "container" {
+		return nil
+	}
+	c := cache.Open(a.paths.Cache, func(string) {})
+	var names []string
+	for _, e := range c.All() {
+		names = append(names, e.Name)
+	}
+	return names
 }
 
 func (a *app) simDir() string { return filepath.Join(a.paths.Cache, "sim") }

@@ -86,7 +86,8 @@ func (e *Engine) app(flags []cli.Flag, sp *split) *cli.App {
 	for _, w := range e.tree.order {
 		app.Commands = append(app.Commands, e.cliCommand(e.tree.children[w], sp))
 	}
-	app.Commands = append(app.Commands, e.scriptCommand())
+	app.Commands = append(app.Commands, e.scriptCommand(), e.completionCommand(),
+		e.completeCommand())
 	app.Commands = append(app.Commands, e.opts.Commands...)
 	sort.SliceStable(app.Commands, func(i, j int) bool {
 		return app.Commands[i].Name < app.Commands[j].Name

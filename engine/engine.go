@@ -42,6 +42,9 @@ type Options struct {
 	Stderr    io.Writer
 	StdoutTTY bool
 	StderrTTY bool
+	// Complete lists candidates of a kind ("container") for shell completion; it must be
+	// fast and must not contact TrueNAS.
+	Complete func(kind string) []string
 	// Stubs returns the LuaLS stubs of the pixels module, for `pixels script types`.
 	Stubs func() string
 	// DeclareTimeout bounds loading one script for its declaration.
