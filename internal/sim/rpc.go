@@ -96,6 +96,8 @@ func errname(errno int) string {
 		return "EACCES"
 	case int(syscall.EPERM):
 		return "EPERM"
+	case int(syscall.ENOTDIR):
+		return "ENOTDIR"
 	}
 	return "EUNKNOWN"
 }

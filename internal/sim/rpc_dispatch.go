@@ -51,6 +51,7 @@ func (s *Server) methods() map[string]handlerFunc {
 		"network.general.summary":     s.networkSummary,
 		"filesystem.file_receive":     s.fileReceive,
 		"filesystem.stat":             s.fileStat,
+		"filesystem.listdir":          s.fileListdir,
 		"zfs.snapshot.create":         s.snapshotCreate,
 		"zfs.snapshot.query":          s.snapshotQuery,
 		"zfs.snapshot.delete":         s.snapshotDelete,

@@ -65,3 +65,41 @@ func TestFileReceive(t *testing.T) {
 		t.Fatalf("stat of a missing path: %+v", m.Error)
 	}
 }
+
+func TestListdir(t *testing.T) {
+	s := startServer(t, Options{})
+	c := login(t, s)
+	c.createContainer("px-a")
+	dir := rootfsPrefix + "px-a/rootfs/var/lib/report"
+	for _, name := range []string{"ip-127.77.0.2", "note"} {
+		c.mustCall(nil, "filesystem.file_receive", dir+"/"+name,
+			base64.StdEncoding.EncodeToString([]byte("x")))
+	}
+
+	var entries []struct {
+		Name string `json:"name"`
+		Path string `json:"path"`
+		Type string `json:"type"`
+	}
+	c.mustCall(&entries, "filesystem.listdir", dir, []any{[]any{"name", "^", "ip-"}})
+	if len(entries) != 1 || entries[0].Name != "ip-127.77.0.2" || entries[0].Type != "FILE" ||
+		entries[0].Path != dir+"/ip-127.77.0.2" {
+		t.Fatalf("listdir = %+v", entries)
+	}
+
+	tests := []struct {
+		name, path, errname string
+	}{
+		{"missing", dir + "/nope", "ENOENT"},
+		{"file", dir + "/note", "ENOTDIR"},
+		{"outside", "/etc", "ENOENT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := c.call("filesystem.listdir", tt.path)
+			if m.Error == nil || m.Error.Code != codeCallError || m.Error.Data.Errname != tt.errname {
+				t.Fatalf("listdir %s: %+v", tt.path, m.Error)
+			}
+		})
+	}
+}
