@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, e env) int {
 		Stubs:       bindings.Stubs,
 		Complete:    a.complete,
 		GlobalFlags: globalFlags(),
-		Commands:    []*cli.Command{a.simCommand()},
+		Commands:    []*cli.Command{a.simCommand(), a.doctorCommand()},
 		Before:      a.before,
 		Stdin:       e.stdin,
 		Stdout:      e.stdout,

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pixels-dev/pixels/engine"
+	"github.com/pixels-dev/pixels/internal/ssh"
+	"github.com/urfave/cli/v2"
+)
+
+// check is one line of `pixels doctor`.
+type check struct {
+	name, status, detail string
+}
+
+// doctorCommand checks configuration, TrueNAS and SSH, and says what to fix.
+func (a *app) doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check config, TrueNAS connection and SSH setup, and say what to fix",
+		Action: func(c *cli.Context) error {
+			checks := a.doctor(c.Context)
+			failed := 0
+			var rows []any
+			for _, ch := range checks {
+				if ch.status == "fail" {
+					failed++
+				}
+				rows = append(rows, map[string]any{"check": ch.name, "status": ch.status,
+					"detail": ch.detail})
+			}
+			if a.out.JSON {
+				if err := engine.Render(a.env.stdout, rows, a.out); err != nil {
+					return err
+				}
+			} else {
+				for _, ch := range checks {
+					fmt.Fprintf(a.env.stdout, "%-5s %-12s %s\n", ch.status, ch.name, ch.detail)
+				}
+			}
+			if failed > 0 {
+				return &engine.Error{Code: engine.CodeFailed,
+					Message: fmt.Sprintf("doctor: %d check(s) failed", failed)}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) doctor(ctx context.Context) []check {
+	var out []check
+	file := a.cfg.File
+	if file == "" {
+		file = filepath.Join(a.paths.Config, "config.toml") + " (absent: defaults)"
+	}
+	if err := a.cfg.Strict(); err != nil {
+		out = append(out, check{"config", "fail", strings.ReplaceAll(err.Error(), "\n", "; ")})
+	} else {
+		out = append(out, check{"config", "ok", file})
+	}
+
+	target := "simulator"
+	if !a.sim {
+		target = a.cfg.TrueNAS.Host
+		if a.cfg.TrueNAS.APIKey == "" && a.cfg.TrueNAS.Password == "" {
+			out = append(out, check{"credentials", "fail",
+				"no API key: set truenas.api_key or PIXELS_TRUENAS_API_KEY"})
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	b, err := a.connect(cctx)
+	if err != nil {
+		out = append(out, check{"truenas", "fail", fmt.Sprintf("%s: %v", target, err)})
+	} else {
+		out = append(out, check{"truenas", "ok", fmt.Sprintf("%s, TrueNAS %s, logged in as %s",
+			target, b.Version(), a.cfg.TrueNAS.Username)})
+		list, err := b.List(cctx, "px-")
+		if err != nil {
+			out = append(out, check{"containers", "fail", err.Error()})
+		} else {
+			out = append(out, check{"containers", "ok", fmt.Sprintf("%d pixels container(s)", len(list))})
+		}
+	}
+
+	sc, err := ssh.New(ssh.Options{User: a.cfg.SSH.User, KeyPath: a.cfg.SSH.Key,
+		DataDir: a.paths.Data, Notice: func(string) {}})
+	if err == nil {
+		var key string
+		key, err = sc.AuthorizedKey()
+		_ = sc.Close()
+		if err == nil {
+			f := strings.Fields(key)
+			detail := f[0]
+			if len(f) > 2 {
+				detail += " " + f[2]
+			}
+			out = append(out, check{"ssh key", "ok", detail})
+		}
+	}
+	if err != nil {
+		out = append(out, check{"ssh key", "fail", err.Error()})
+	}
+
+	if err := os.MkdirAll(a.paths.Cache, 0o755); err != nil {
+		out = append(out, check{"cache", "warn", fmt.Sprintf("%s not writable: %v (pixels "+
+			"still works, without the cache)", a.paths.Cache, err)})
+	} else {
+		out = append(out, check{"cache", "ok", a.paths.Cache})
+	}
+	return out
+}
