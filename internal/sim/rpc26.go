@@ -135,6 +135,14 @@ func (s *Server) containerQuery(cl *call) (any, *rpcError) {
 
 // containerGet answers container.get_instance.
 func (s *Server) containerGet(cl *call) (any, *rpcError) {
+	return s.withContainer(cl, func(in *instance) (any, *rpcError) {
+		return rawJSON(s.entry26(in)), nil
+	})
+}
+
+// withContainer runs fn, with mu held, on the container whose id is the call's first
+// argument; a missing one is the synchronous not-found error.
+func (s *Server) withContainer(cl *call, fn func(*instance) (any, *rpcError)) (any, *rpcError) {
 	var id int
 	if rerr := arg(cl.args, 0, "id", &id); rerr != nil {
 		return nil, rerr
@@ -145,7 +153,7 @@ func (s *Server) containerGet(cl *call) (any, *rpcError) {
 	if in == nil {
 		return nil, notFound26(id)
 	}
-	return rawJSON(s.entry26(in)), nil
+	return fn(in)
 }
 
 // emit26 sends a container.query event for a container. Called with mu held.

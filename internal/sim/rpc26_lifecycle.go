@@ -143,16 +143,11 @@ func toAny(list []string) []any {
 
 // containerStart answers container.start: synchronous, null on success.
 func (s *Server) containerStart(cl *call) (any, *rpcError) {
-	var id int
-	if rerr := arg(cl.args, 0, "id", &id); rerr != nil {
-		return nil, rerr
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in := s.byID(id)
-	if in == nil {
-		return nil, notFound26(id)
-	}
+	return s.withContainer(cl, s.start26)
+}
+
+// start26 starts a container after writing its hostname. Called with mu held.
+func (s *Server) start26(in *instance) (any, *rpcError) {
 	if in.Status == statusRunning {
 		return nil, callError(errnoEFAULT, "Domain '%s' is already started", in.Name)
 	}
@@ -216,16 +211,11 @@ func (s *Server) containerStop(cl *call) (any, *rpcError) {
 // container, removes it and its files and checkpoints.
 // TODO(#3): RC.1 makes this a job with force/recursive and refuses snapshotted containers.
 func (s *Server) containerDelete(cl *call) (any, *rpcError) {
-	var id int
-	if rerr := arg(cl.args, 0, "id", &id); rerr != nil {
-		return nil, rerr
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in := s.byID(id)
-	if in == nil {
-		return nil, notFound26(id)
-	}
+	return s.withContainer(cl, s.delete26)
+}
+
+// delete26 removes a container, its files and checkpoints. Called with mu held.
+func (s *Server) delete26(in *instance) (any, *rpcError) {
 	if s.faults.take(&s.faults.deleteBusy) {
 		return nil, callError(int(syscall.EBUSY), "Failed to destroy dataset %s: dataset is busy",
 			s.dataset(in.Name))
