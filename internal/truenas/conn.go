@@ -171,6 +171,9 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 		s.unregister(id, p)
 		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
 	}
+	if job != nil {
+		job.reqID, job.sent = id, true
+	}
 
 	select {
 	case f := <-p.ch:

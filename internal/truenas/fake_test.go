@@ -36,6 +36,7 @@ type fakeServer struct {
 	sessions   []*fakeSess
 	schemas    *schemaSet // when set, requests are checked against the 25.04 schemas
 	mutePings  bool       // stop answering WebSocket pings
+	messageIDs bool       // jobs list the request ids that started them (25.10+)
 }
 
 // fakeCall is one request the fake received.
@@ -54,6 +55,7 @@ type fakeSess struct {
 type fakeReq struct {
 	s      *fakeServer
 	ss     *fakeSess
+	ID     json.RawMessage
 	Params json.RawMessage
 	after  []func()
 }
@@ -170,7 +172,7 @@ func (s *fakeServer) serve(ss *fakeSess) {
 		s.mu.Unlock()
 
 		go func() {
-			r := &fakeReq{s: s, ss: ss, Params: req.Params}
+			r := &fakeReq{s: s, ss: ss, ID: req.ID, Params: req.Params}
 			var res any
 			var ferr *fakeErr
 			if err := s.checkSchema(req.Method, req.Params); err != nil {
@@ -255,6 +257,14 @@ func (r *fakeReq) startJob(method string, result any, errText string, exc any) i
 	if errText != "" {
 		job["state"], job["error"], job["exc_info"], job["result"] = "FAILED", errText, exc, nil
 	}
+	var args any
+	_ = json.Unmarshal(r.Params, &args)
+	job["arguments"] = args
+	if s.messageIDs {
+		var reqID string
+		_ = json.Unmarshal(r.ID, &reqID)
+		job["message_ids"] = []string{reqID}
+	}
 	s.jobs[id] = job
 	mode, flood := s.jobMode, s.flood
 	s.mu.Unlock()
@@ -281,11 +291,13 @@ func (s *fakeServer) getJobs(r *fakeReq) (any, *fakeErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []any{}
-	if len(p) > 0 && len(p[0]) > 0 && len(p[0][0]) == 3 {
-		if id, ok := p[0][0][2].(float64); ok {
-			if j, ok := s.jobs[int64(id)]; ok {
-				out = append(out, j)
-			}
+	if len(p) == 0 || len(p[0]) == 0 || len(p[0][0]) != 3 {
+		return out, nil
+	}
+	f := p[0][0]
+	for id, j := range s.jobs {
+		if (f[0] == "id" && float64(id) == f[2]) || (f[0] == "method" && j["method"] == f[2]) {
+			out = append(out, j)
 		}
 	}
 	return out, nil

@@ -17,7 +17,8 @@ const fileChunk = 1 << 20
 const defaultFileMode = 0o644
 
 // WriteFile writes data into the container's root filesystem through the host path Incus
-// mounts it at (only mounted while the container runs). Empty data is refused with
+// mounts it at, which exists only while the container runs, so a container that is not
+// RUNNING is refused with ErrInvalid rather than written beside. Empty data is refused with
 // ErrInvalid: filesystem.file_receive rejects empty content and no other API route can
 // create an empty file without a root shell on the NAS.
 func (v *virt) WriteFile(ctx context.Context, name, p string, data []byte, mode uint32,
@@ -30,6 +31,12 @@ func (v *virt) WriteFile(ctx context.Context, name, p string, data []byte, mode 
 	in, err := v.instance(ctx, name)
 	if err != nil {
 		return fmt.Errorf("writing %s in container %q: %w", p, name, err)
+	}
+	if in.Status != "RUNNING" {
+		// Unmounted, the path is a plain host directory: the write would land outside.
+		return fmt.Errorf("writing %s in container %q: %w: the container is %s and its "+
+			"root filesystem is mounted only while it runs (start it first)", p, name,
+			ErrInvalid, strings.ToLower(in.Status))
 	}
 	cfg, err := v.config(ctx)
 	if err != nil {

@@ -62,6 +62,7 @@ type jobTracker struct {
 	finished map[int64]jobEntry
 	ring     [maxBufferedJobs]int64
 	next     int
+	maxID    int64 // highest job id heard of: any job started later has a higher one
 }
 
 func newJobTracker() *jobTracker {
@@ -74,6 +75,7 @@ func newJobTracker() *jobTracker {
 // update takes one job event from the reader goroutine.
 func (t *jobTracker) update(j jobEntry) {
 	t.mu.Lock()
+	t.maxID = max(t.maxID, j.ID)
 	w := t.waiters[j.ID]
 	if w == nil {
 		if j.terminal() {
@@ -114,6 +116,7 @@ func (t *jobTracker) wait(id int64, progress Progress) *jobWaiter {
 	w := &jobWaiter{done: make(chan jobEntry, 1), progress: progress}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.maxID = max(t.maxID, id)
 	t.waiters[id] = w
 	if j, ok := t.finished[id]; ok {
 		delete(t.finished, id)
@@ -126,6 +129,13 @@ func (t *jobTracker) forget(id int64) {
 	t.mu.Lock()
 	delete(t.waiters, id)
 	t.mu.Unlock()
+}
+
+// newest returns the highest job id heard of so far.
+func (t *jobTracker) newest() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxID
 }
 
 // buffered reports how many terminal events are kept, for tests of the bound.
@@ -141,8 +151,16 @@ func (t *jobTracker) buffered() int {
 // carrying the job id and the job's error text.
 func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any,
 	progress Progress) error {
-	job := &jobCall{progress: progress}
+	job := &jobCall{progress: progress, before: c.jobs.newest()}
 	raw, err := c.call(ctx, method, params, job)
+	if err != nil && job.sent && job.waiter == nil && errors.Is(err, ErrUnreachable) &&
+		c.reconnect != nil {
+		// The connection dropped between request and reply: the job may run anyway.
+		if ferr := c.recoverJob(ctx, method, params, job); ferr != nil {
+			return fmt.Errorf("%w (and after reconnecting: %v)", err, ferr)
+		}
+		err = nil
+	}
 	if job.waiter != nil {
 		defer c.jobs.forget(job.id)
 	}

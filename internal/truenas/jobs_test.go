@@ -171,3 +171,58 @@ func TestCallJobUnknownToServer(t *testing.T) {
 		t.Fatalf("CallJob = %v, want an error saying the job is unknown", err)
 	}
 }
+
+// TestCallJobDropBeforeReply drops the connection after the job started but before its id
+// was sent; the client must find the job on the NAS after reconnecting.
+func TestCallJobDropBeforeReply(t *testing.T) {
+	tests := []struct {
+		name       string
+		messageIDs bool
+		started    bool
+		older      bool // an identical, finished job exists from before
+		ok         bool
+	}{
+		{name: "25.10 finds it by message id", messageIDs: true, started: true, older: true,
+			ok: true},
+		{name: "25.04 finds it by arguments", started: true, ok: true},
+		{name: "25.04 skips an older identical job", started: true, older: true, ok: true},
+		{name: "request lost before any job", started: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t)
+			s.jobMode, s.messageIDs = "none", tt.messageIDs
+			s.handle("test.job", func(r *fakeReq) (any, *fakeErr) {
+				if tt.started {
+					r.startJob("test.job", "ours", "", nil)
+				}
+				_ = r.ss.ws.Close()
+				return nil, errNoReply
+			})
+			if tt.older {
+				s.handle("test.old", func(r *fakeReq) (any, *fakeErr) {
+					return r.startJob("test.job", "old", "", nil), nil
+				})
+			}
+			c := connOf(t, dialFake(t, s))
+			ctx := testCtx(t)
+			if tt.older {
+				if err := c.CallJob(ctx, "test.old", []any{"x"}, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			var out string
+			err := c.CallJob(ctx, "test.job", []any{"x"}, &out, nil)
+			if !tt.ok {
+				if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "no job") {
+					t.Fatalf("CallJob = %v, want ErrUnreachable saying no job was found", err)
+				}
+				return
+			}
+			if err != nil || out != "ours" {
+				t.Fatalf("CallJob = %q, %v; want our job's result", out, err)
+			}
+		})
+	}
+}

@@ -50,6 +50,10 @@ type jobCall struct {
 	progress Progress
 	id       int64
 	waiter   *jobWaiter
+
+	reqID  string // the request's id, for matching message_ids after a drop
+	sent   bool   // the request was written, so the server may have started the job
+	before int64  // highest job id heard of before sending
 }
 
 // startSession starts the reader and the keepalive on an open WebSocket.

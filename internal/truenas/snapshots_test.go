@@ -167,12 +167,17 @@ func TestWriteFile(t *testing.T) {
 		{"empty refused", "/x", nil, 0o644, 0, 0, ErrInvalid, 0, ""},
 		{"relative refused", "etc/x", []byte("a"), 0o644, 0, 0, ErrInvalid, 0, ""},
 		{"root refused", "/..", []byte("a"), 0o644, 0, 0, ErrInvalid, 0, ""},
+		{"stopped refused", "/x", []byte("a"), 0o644, 0, 0, ErrInvalid, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newFake(t)
 			v := s.virtModel()
-			v.add("px-a", "RUNNING")
+			status := "RUNNING"
+			if strings.HasPrefix(tt.name, "stopped") {
+				status = "STOPPED"
+			}
+			v.add("px-a", status)
 			b := dialFake(t, s)
 
 			err := b.WriteFile(testCtx(t), "px-a", tt.path, tt.data, tt.mode, tt.uid, tt.gid)
