@@ -92,7 +92,7 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 		name := time.Now().UTC().Format("auto-2006-01-02_15-04-05")
 		p.Name = &name
 	}
-	if !snapshotName.MatchString(*p.Name) {
+	if !snapshotName.MatchString(*p.Name) || strings.Trim(*p.Name, ".") == "" {
 		return nil, invalidParams(fieldError{"snapshot_create.name", "Invalid snapshot name",
 			errnoEINVAL})
 	}

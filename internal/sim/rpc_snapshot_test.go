@@ -54,6 +54,12 @@ func TestSnapshots(t *testing.T) {
 	if m.Error == nil || m.Error.Code != codeCallError || m.Error.Data.Errname != "EEXIST" {
 		t.Fatalf("duplicate snapshot: %+v", m.Error)
 	}
+	for _, bad := range []string{"..", "a/b", "x@y", ""} {
+		m := c.call("zfs.snapshot.create", map[string]any{"dataset": ds, "name": bad})
+		if m.Error == nil || m.Error.Code != codeInvalidParams {
+			t.Fatalf("snapshot name %q: %+v", bad, m.Error)
+		}
+	}
 
 	var listed []snapEntry
 	c.mustCall(&listed, "zfs.snapshot.query", []any{[]any{"dataset", "=", ds}})
