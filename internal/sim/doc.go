@@ -1,8 +1,9 @@
 // Package sim is the simulated TrueNAS SCALE server pixels uses when no real NAS is configured.
 //
 // It is a stand-in rather than a mock: a WebSocket JSON-RPC 2.0 server with the real reply, job,
-// event and error shapes of TrueNAS (25.04 "virt" generation by default; 25.10, and 26 with
-// container.* in its 26.0.0-BETA.3 form, on request), plus
+// event and error shapes of TrueNAS (25.04 "virt" generation by default; on request 25.10,
+// and 26 with container.* as 26.0.0-BETA.3 ("26") or 26.0.0-RC.1 ("26-rc"), where delete
+// is a job and snapshot writes on container datasets are refused), plus
 // one SSH server per running container backed by a sandboxed file tree (see box.go). State lives
 // in a directory so that a new Server on the same directory sees the same containers,
 // checkpoints, API key and SSH host keys:

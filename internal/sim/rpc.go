@@ -98,6 +98,8 @@ func errname(errno int) string {
 		return "EPERM"
 	case int(syscall.ENOTDIR):
 		return "ENOTDIR"
+	case int(syscall.ENOTEMPTY):
+		return "ENOTEMPTY"
 	}
 	return "EUNKNOWN"
 }

@@ -207,11 +207,49 @@ func (s *Server) containerStop(cl *call) (any, *rpcError) {
 	})
 }
 
-// containerDelete answers container.delete the BETA way: synchronous, kills a running
-// container, removes it and its files and checkpoints.
-// TODO(#3): RC.1 makes this a job with force/recursive and refuses snapshotted containers.
+// containerDelete answers container.delete. BETA: synchronous, kills a running container
+// and removes it with its files and checkpoints. RC.1: a job taking {force, recursive} that
+// refuses a running container without force and a snapshotted one without recursive.
 func (s *Server) containerDelete(cl *call) (any, *rpcError) {
-	return s.withContainer(cl, s.delete26)
+	if !s.ver.rc {
+		return s.withContainer(cl, s.delete26)
+	}
+	var id int
+	var o struct {
+		Force     bool `json:"force"`
+		Recursive bool `json:"recursive"`
+	}
+	if rerr := arg(cl.args, 0, "id", &id); rerr != nil {
+		return nil, rerr
+	}
+	if rerr := arg(cl.args, 1, "options", &o); rerr != nil {
+		return nil, rerr
+	}
+	return cl.startJob(fmt.Sprintf("container-%d", id), func(r *jobRun) (any, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		in := s.byID(id)
+		if in == nil {
+			return nil, jobValidation(fieldError{msg: fmt.Sprintf("Container %d does not exist",
+				id), errno: errnoENOENT})
+		}
+		if in.Status == statusRunning && !o.Force {
+			return nil, jobValidation(fieldError{"container_delete.force", fmt.Sprintf(
+				"Container '%s' is running. Stop it first, or pass force=True to stop and "+
+					"delete it.", in.Name), errnoEBUSY})
+		}
+		if n := len(s.st.snapshotsOf(s.dataset(in.Name))); n > 0 && !o.Recursive {
+			return nil, jobValidation(fieldError{"container_delete.recursive", fmt.Sprintf(
+				"Container '%s' dataset '%s' has %d snapshot(s). Set `recursive` to delete "+
+					"them too.", in.Name, s.dataset(in.Name), n), int(syscall.ENOTEMPTY)})
+		}
+		if _, rerr := s.delete26(in); rerr != nil {
+			return nil, &jobFailure{msg: rerr.Data.Reason, excInfo: map[string]any{
+				"repr": "CallError()", "type": "CallError", "errno": rerr.Data.Error,
+				"extra": nil}}
+		}
+		return nil, nil
+	})
 }
 
 // delete26 removes a container, its files and checkpoints. Called with mu held.

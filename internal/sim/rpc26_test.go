@@ -116,3 +116,44 @@ func TestVersion26(t *testing.T) {
 		t.Fatalf("container.query events %v", msgs)
 	}
 }
+
+func TestVersion26RC(t *testing.T) {
+	s := startServer(t, Options{Version: "26.0.0-RC.1"})
+	c := login(t, s)
+	var ver string
+	c.mustCall(&ver, "system.version")
+	if ver != "TrueNAS-26.0.0-RC.1" {
+		t.Fatalf("system.version = %q", ver)
+	}
+	image := map[string]any{"name": "alpine:edge:amd64:default", "version": "20260803_13:00"}
+	var created testEntry26
+	j := c.mustJob("container.create", map[string]any{"name": "px-a", "image": image})
+	if err := json.Unmarshal(j.Result, &created); err != nil {
+		t.Fatal(err)
+	}
+	m := c.call("pool.snapshot.create", map[string]any{"dataset": created.Dataset, "name": "x"})
+	if m.Error == nil || m.Error.Code != codeInvalidParams ||
+		!strings.Contains(m.Error.Data.Reason, "[EACCES] zfs.resource.snapshot.create:") ||
+		!strings.Contains(m.Error.Data.Reason, "is a protected path.") {
+		t.Fatalf("snapshot of a container dataset on RC.1: %+v", m.Error)
+	}
+
+	c.mustCall(nil, "container.start", created.ID)
+	tests := []struct {
+		name      string
+		opts      map[string]any
+		wantState string
+		wantError string
+	}{
+		{"running without force", map[string]any{}, jobFailed,
+			"[EBUSY] container_delete.force: Container 'px-a' is running."},
+		{"force", map[string]any{"force": true}, jobSuccess, ""},
+		{"gone", map[string]any{"force": true}, jobFailed, "does not exist"},
+	}
+	for _, tt := range tests {
+		j := c.job("container.delete", created.ID, tt.opts)
+		if j.State != tt.wantState || !strings.Contains(deref(j.Error), tt.wantError) {
+			t.Fatalf("%s: %s %q", tt.name, j.State, deref(j.Error))
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -84,6 +85,9 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 	if rerr := s.checkSnapshotKeys(cl); rerr != nil {
 		return nil, rerr
 	}
+	if rerr := s.protected("create", p.Dataset); rerr != nil {
+		return nil, rerr
+	}
 	if (p.Name == nil) == (p.NamingSchema == nil) {
 		return nil, invalidParams(fieldError{"snapshot_create.naming_schema",
 			"One of naming schema or name must be provided", errnoEINVAL})
@@ -127,11 +131,18 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 	return rawJSON(snapshotEntry(sn)), nil
 }
 
-// snapshotQuery answers zfs.snapshot.query.
+// snapshotQuery answers zfs.snapshot.query. On 26 RC.1 an unfiltered query hides the
+// snapshots of container datasets.
 func (s *Server) snapshotQuery(cl *call) (any, *rpcError) {
+	var filters []any
+	_ = arg(cl.args, 0, "filters", &filters)
+	hide := s.ver.rc && len(filters) == 0
 	s.mu.Lock()
 	entries := make([]map[string]any, 0, len(s.st.Snapshots))
 	for _, sn := range s.st.Snapshots {
+		if hide && strings.HasPrefix(sn.Dataset, lxcDataset+"/") {
+			continue
+		}
 		entries = append(entries, snapshotEntry(sn))
 	}
 	s.mu.Unlock()
@@ -142,6 +153,10 @@ func (s *Server) snapshotQuery(cl *call) (any, *rpcError) {
 func (s *Server) snapshotDelete(cl *call) (any, *rpcError) {
 	var id string
 	if rerr := arg(cl.args, 0, "id", &id); rerr != nil {
+		return nil, rerr
+	}
+	dataset, _, _ := strings.Cut(id, "@")
+	if rerr := s.protected("delete", dataset); rerr != nil {
 		return nil, rerr
 	}
 	s.mu.Lock()
@@ -184,6 +199,10 @@ func (s *Server) snapshotRollback(cl *call) (any, *rpcError) {
 		return nil, rerr
 	}
 	if rerr := arg(cl.args, 1, "options", &o); rerr != nil {
+		return nil, rerr
+	}
+	dataset, _, _ := strings.Cut(id, "@")
+	if rerr := s.protected("rollback", dataset); rerr != nil {
 		return nil, rerr
 	}
 
@@ -259,4 +278,13 @@ func (s *Server) checkSnapshotKeys(cl *call) *rpcError {
 		return invalidParams(errs...)
 	}
 	return nil
+}
+
+// protected refuses snapshot writes on container datasets, as 26 RC.1 does.
+func (s *Server) protected(op, dataset string) *rpcError {
+	if !s.ver.rc || !strings.HasPrefix(dataset, lxcDataset+"/") {
+		return nil
+	}
+	return invalidParams(fieldError{"zfs.resource.snapshot." + op,
+		fmt.Sprintf("'%s' is a protected path.", dataset), int(syscall.EACCES)})
 }

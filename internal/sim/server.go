@@ -19,7 +19,8 @@ import (
 type Options struct {
 	// Dir holds the persisted state (see the package doc); it is created if missing.
 	Dir string
-	// Version is the TrueNAS generation to play: "25.04" (default), "25.10" or "26".
+	// Version is the TrueNAS generation to play: "25.04" (default), "25.10", "26" (BETA.3)
+	// or "26-rc" (RC.1); a full version string such as "26.0.0-RC.1" works too.
 	Version string
 	// Faults is a comma separated fault list; empty means PIXELS_SIM_FAULTS.
 	Faults string
