@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, e env) int {
 		Features:    []string{"checkpoints", "parallel", "events", "defer", "json"},
 		Stubs:       bindings.Stubs,
 		Complete:    a.complete,
+		TestWorld:   a.testWorld,
 		GlobalFlags: globalFlags(),
 		Commands:    []*cli.Command{a.simCommand(), a.doctorCommand()},
 		Before:      a.before,

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -76,4 +77,32 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
 	}
+}
+
+// TestLuaScripts runs the *_test.lua files of the built-in verbs and the example recipes,
+// each test against a fresh in-process simulator, as `pixels script test` does for users.
+func TestLuaScripts(t *testing.T) {
+	for _, dir := range []string{"builtin", "scripts"} {
+		t.Run(dir, func(t *testing.T) {
+			var out strings.Builder
+			code := run(context.Background(), []string{"script", "test", dir},
+				env{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: testEnv(t)})
+			t.Log(out.String())
+			if code != 0 {
+				t.Fatalf("pixels script test %s: exit %d", dir, code)
+			}
+			if !strings.Contains(out.String(), " 0 failed") || strings.Contains(out.String(), "\n0 passed") {
+				t.Fatalf("unexpected summary:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// testEnv is an environment with every pixels path inside a temporary directory.
+func testEnv(t *testing.T) func(string) string {
+	home := t.TempDir()
+	vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"),
+		"XDG_CACHE_HOME": filepath.Join(home, "cache"), "XDG_DATA_HOME": filepath.Join(home, "data"),
+		"PIXELS_POLL_INTERVAL": "50ms", "PIXELS_RETRY_INTERVAL": "50ms"}
+	return func(k string) string { return vars[k] }
 }

@@ -45,6 +45,8 @@ type Options struct {
 	// Complete lists candidates of a kind ("container") for shell completion; it must be
 	// fast and must not contact TrueNAS.
 	Complete func(kind string) []string
+	// TestWorld makes the fresh simulator world of each script test.
+	TestWorld TestWorld
 	// Stubs returns the LuaLS stubs of the pixels module, for `pixels script types`.
 	Stubs func() string
 	// DeclareTimeout bounds loading one script for its declaration.

@@ -31,7 +31,7 @@ func (rt *Runtime) Register(mod *lua.LTable, name string, effect bool, fn HostFu
 
 const commandMetaKey = "pixels.command"
 
-func (rt *Runtime) buildModule() *lua.LTable {
+func (rt *Runtime) buildModule(domain func(rt *Runtime, mod *lua.LTable)) *lua.LTable {
 	L := rt.L
 	mod := L.NewTable()
 	mod.RawSetString("api_version", lua.LString(APIVersion))
@@ -69,8 +69,8 @@ func (rt *Runtime) buildModule() *lua.LTable {
 	rt.Register(mod, "defer", false, rt.luaDefer)
 	rt.Register(mod, "parallel", true, rt.luaParallel)
 	mod.RawSetString("log", rt.logTable())
-	if rt.eng.opts.Module != nil {
-		rt.eng.opts.Module(rt, mod)
+	if domain != nil {
+		domain(rt, mod)
 	}
 	return mod
 }

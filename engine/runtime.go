@@ -111,6 +111,12 @@ func (rt *Runtime) Module() *lua.LTable { return rt.module }
 // newRuntime makes a state with the standard libraries, the pixels module and the host's
 // replacements for print, os.exit and package.path.
 func (e *Engine) newRuntime(ctx context.Context, declaring bool) *Runtime {
+	return e.newRuntimeWith(ctx, declaring, e.opts.Module)
+}
+
+// newRuntimeWith is newRuntime with another domain module (script tests bind their own).
+func (e *Engine) newRuntimeWith(ctx context.Context, declaring bool,
+	module func(rt *Runtime, mod *lua.LTable)) *Runtime {
 	L := lua.NewState(lua.Options{SkipOpenLibs: false, IncludeGoStackTrace: false})
 	rt := &Runtime{eng: e, L: L, ctx: ctx, declaring: declaring,
 		handlers: map[string][]handler{}, firing: map[string]bool{},
@@ -118,7 +124,7 @@ func (e *Engine) newRuntime(ctx context.Context, declaring bool) *Runtime {
 	L.SetContext(ctx)
 	installErrorMeta(L)
 	rt.installStdlib()
-	rt.module = rt.buildModule()
+	rt.module = rt.buildModule(module)
 	L.PreloadModule("pixels", func(L *lua.LState) int {
 		L.Push(rt.module)
 		return 1
@@ -141,6 +147,15 @@ func (rt *Runtime) installStdlib() {
 		io.WriteString(rt.Stdout, "\n")
 		return 0
 	}))
+	if ioTable, ok := L.GetGlobal("io").(*lua.LTable); ok {
+		// io.write is data too: it goes where print goes.
+		ioTable.RawSetString("write", L.NewFunction(func(L *lua.LState) int {
+			for i := 1; i <= L.GetTop(); i++ {
+				io.WriteString(rt.Stdout, L.CheckString(i))
+			}
+			return 0
+		}))
+	}
 	if osTable, ok := L.GetGlobal("os").(*lua.LTable); ok {
 		osTable.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
 			status := 0

@@ -60,6 +60,33 @@ func (e *Engine) scriptCommand() *cli.Command {
 				},
 			},
 			{
+				Name:      "test",
+				Usage:     "run *_test.lua files, each test_* function against a fresh simulator",
+				ArgsUsage: "[PATH...]",
+				Description: "PATH is a file or a directory (default: the scripts dir). Each " +
+					"test_* function gets t with t:eq(got, want), t:ok(v), t:fails(fn, code), " +
+					"t:skip(reason) and t:log(...). Exits 1 when a test fails.",
+				Action: func(c *cli.Context) error {
+					if e.opts.TestWorld == nil {
+						return &Error{Code: CodeInternal, Message: "script test: not available"}
+					}
+					paths := c.Args().Slice()
+					if len(paths) == 0 {
+						paths = []string{e.opts.ScriptsDir}
+					}
+					files, err := testFiles(paths)
+					if err != nil {
+						return err
+					}
+					res := e.RunTests(c.Context, files, e.opts.TestWorld, e.opts.Stdout)
+					if res.Failed > 0 {
+						return &Error{Code: CodeFailed, Message: fmt.Sprintf(
+							"script test: %d failed", res.Failed)}
+					}
+					return nil
+				},
+			},
+			{
 				Name:  "types",
 				Usage: "write LuaLS stubs (pixels.d.lua) and .luarc.json into the scripts dir",
 				Description: "Editors with the Lua language server then complete and check the " +
