@@ -177,19 +177,30 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 
 	select {
 	case f := <-p.ch:
-		if f.Error != nil {
-			e := newCallError(method, f.Error)
-			c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason)
-			return nil, e
-		}
-		return f.Result, nil
+		return c.reply(method, id, f)
 	case <-ctx.Done():
 		s.unregister(id, p)
 		return nil, ctxError(ctx, method)
 	case <-s.done:
+		// The reader hands a reply over before it stops, so one that came is waiting.
+		select {
+		case f := <-p.ch:
+			return c.reply(method, id, f)
+		default:
+		}
 		s.unregister(id, p)
 		return nil, s.lostError(method)
 	}
+}
+
+// reply turns a reply frame into the result or an *Error.
+func (c *Conn) reply(method, id string, f frame) (json.RawMessage, error) {
+	if f.Error != nil {
+		e := newCallError(method, f.Error)
+		c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason)
+		return nil, e
+	}
+	return f.Result, nil
 }
 
 // ctxError wraps a finished context: a deadline becomes ErrTimeout, a cancel stays a cancel.
