@@ -37,12 +37,13 @@
 // Options.Faults, or the environment variable PIXELS_SIM_FAULTS when that is empty, is a comma
 // separated list that makes the simulator misbehave the way real systems do:
 //
-//	delete_busy=N       the first N virt.instance.delete jobs fail with a storage-busy error
+//	delete_busy=N       the first N deletes fail with a storage-busy error
 //	ip_late=DURATION    a started container reports no address for that long
 //	job_time=DURATION   base job duration: start/stop/delete take it, create three times it
 //	                    (default 100ms, so create takes about 300ms with progress steps)
 //	stop_hang           a graceful stop runs until its timeout, then fails
-//	                    "Failed shutting down instance"; a forced stop still works
+//	                    "Failed shutting down instance"; a forced stop still works (on 26
+//	                    a plain stop succeeds and leaves the container running, as there)
 //	drop_conn_midjob=N  the first N jobs close the WebSocket that started them while running
 //	early_events        the terminal job event is sent before the reply carrying the job id
 //	strict_rollback     rollback of a running container's dataset is refused (the real server
