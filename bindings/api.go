@@ -92,6 +92,22 @@ var API = []Function{
 	{Name: "console", Params: "name, opts?", Returns: "exit code", Raises: "no terminal, cannot connect",
 		Doc:     "Open an interactive shell in the container.",
 		Options: []Option{{Name: "shell", Type: "string", Doc: "shell to run instead of the login shell"}}},
+	{Name: "copy_to", Params: "name, local_path, remote_path", Returns: "nothing",
+		Raises: "not_found (local or remote path), container not running, cannot connect",
+		Doc: "Copy a local file or directory tree into the container as one tar stream, " +
+			"keeping modes. An existing remote directory receives it under its own name."},
+	{Name: "copy_from", Params: "name, remote_path, local_path", Returns: "nothing",
+		Raises: "not_found (remote path), invalid (unsafe archive entry), cannot connect",
+		Doc: "Copy a file or directory tree out of the container, keeping modes. An existing " +
+			"local directory receives it under its own name; entries that would land " +
+			"outside the destination are refused."},
+	{Name: "ssh_info", Params: "name", Returns: "{name, host, port, user, identity_file?, known_hosts}",
+		Raises: "not_found, container not running, cannot connect, host key mismatch",
+		Doc: "How another SSH program reaches a running container as pixels does; connects " +
+			"once so the host key is in pixels' known_hosts."},
+	{Name: "ssh_config_file", Params: "", Returns: "path",
+		Doc: "The ssh_config file that `pixels ssh-config --write` maintains in the config " +
+			"directory (the directory is created)."},
 	{Name: "checkpoint", Params: "name, opts?", Returns: "checkpoint", Raises: "not_found, exists",
 		Doc:     "Snapshot the container's dataset.",
 		Options: []Option{{Name: "label", Type: "string", Doc: "label; generated from the time when absent"}}},
