@@ -34,6 +34,7 @@ func (s *fakeServer) lxcModel(rc bool) *fakeLXC {
 		return map[string]any{"id": 7}, nil
 	})
 	s.handle("container.start", x.setState("RUNNING"))
+	s.handle("container.update", func(*fakeReq) (any, *fakeErr) { return map[string]any{}, nil })
 	s.handle("container.stop", x.stop)
 	s.handle("container.delete", x.delete(rc))
 	s.handle("filesystem.listdir", x.listdir)

@@ -3,6 +3,7 @@ package truenas
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -120,7 +121,8 @@ func (x *lxc) Start(ctx context.Context, name string, progress Progress) error {
 
 // Stop stops a running container. 26 takes no per-call timeout: a graceful stop waits the
 // container's shutdown_timeout and then, with force_after_timeout, kills it, so the stop
-// always ends; the wait here is bounded by that timeout plus a margin.
+// always ends; the wait here is bounded by that timeout plus a margin. A caller's timeout
+// is stored as the container's shutdown_timeout first (26 accepts 5 to 300 s).
 func (x *lxc) Stop(ctx context.Context, name string, opts StopOptions, progress Progress) error {
 	e, err := x.entry(ctx, name)
 	if err != nil {
@@ -128,6 +130,14 @@ func (x *lxc) Stop(ctx context.Context, name string, opts StopOptions, progress 
 	}
 	if strings.ToUpper(e.Status.State) != "RUNNING" {
 		return nil
+	}
+	if secs := min(max(int(math.Ceil(opts.Timeout.Seconds())), 5), 300); !opts.Force &&
+		opts.Timeout > 0 && secs != e.ShutdownTimeout {
+		args := []any{e.ID, map[string]any{"shutdown_timeout": secs}}
+		if err := x.c.Call(ctx, "container.update", args, nil); err != nil {
+			return fmt.Errorf("stopping container %q: setting its shutdown timeout: %w", name, err)
+		}
+		e.ShutdownTimeout = secs
 	}
 	if err := x.stop(ctx, e, opts.Force, progress); err != nil {
 		return fmt.Errorf("stopping container %q: %w%s", name, err, forceHint(opts, err))

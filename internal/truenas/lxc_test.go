@@ -98,8 +98,12 @@ func TestLXCLifecycle(t *testing.T) {
 			x.add("px-a", "RUNNING")
 			ctx := testCtx(t)
 
-			if err := b.Stop(ctx, "px-a", StopOptions{}, nil); err != nil {
+			if err := b.Stop(ctx, "px-a", StopOptions{Timeout: 2e9}, nil); err != nil {
 				t.Fatalf("Stop: %v", err)
+			}
+			if got := s.callsTo("container.update"); len(got) != 1 ||
+				string(got[0]) != `[1,{"shutdown_timeout":5}]` {
+				t.Errorf("update calls = %s, want the timeout raised to 26's minimum", got)
 			}
 			if err := b.Stop(ctx, "px-a", StopOptions{}, nil); err != nil {
 				t.Fatalf("Stop of a stopped container: %v", err)
