@@ -19,6 +19,7 @@ func engineFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "debug", Usage: "log API calls and SSH steps to stderr " +
 			"(also PIXELS_DEBUG=1)", EnvVars: []string{"PIXELS_DEBUG"}},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress or notices"},
+		&cli.BoolFlag{Name: "trace", Usage: "print each pixels Lua call with its arguments and duration"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the command after this long (e.g. 10m)"},
 	}
 }
@@ -74,6 +75,7 @@ func (e *Engine) app(flags []cli.Flag, sp *split) *cli.App {
 			e.out.JSON = c.Bool("json")
 			e.out.Debug = c.Bool("debug")
 			e.out.Quiet = c.Bool("quiet")
+			e.out.Trace = c.Bool("trace")
 			e.timeout = c.Duration("timeout")
 			e.out.Terminal = e.opts.StdoutTTY
 			e.out.ErrTTY = e.opts.StderrTTY

@@ -225,7 +225,10 @@ func (rt *Runtime) loadFile(src source) (*lua.LTable, error) {
 func (rt *Runtime) wrapLuaErr(err error) *Error {
 	e := FromLua(err)
 	if ctxErr := rt.ctx.Err(); ctxErr != nil && e.Code != codeExit {
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
+		if cause := context.Cause(rt.ctx); errors.Is(cause, errHeapLimit) {
+			e.Code = CodeInvalid
+			e.Message = "script stopped: " + cause.Error()
+		} else if errors.Is(ctxErr, context.DeadlineExceeded) {
 			e.Code = CodeTimeout
 			if !strings.Contains(e.Message, "timed out") {
 				e.Message = "timed out: " + e.Message

@@ -255,3 +255,48 @@ end }`})
 		t.Errorf("unknown event error = %v", err)
 	}
 }
+
+func TestRunawayScriptsStop(t *testing.T) {
+	cases := []struct {
+		name, code, env string
+		want            []string
+	}{
+		// B21: a long gsub with a Lua callback still honours the deadline.
+		{"gsub past the deadline", `local s = string.rep("x", 2000000)
+  local n = select(2, s:gsub("x", function(c) return c .. c end))`, "",
+			[]string{CodeTimeout}},
+		{"runaway allocation", `local t = {}
+  for i = 1, 1e9 do t[i] = string.rep("x", 100) .. i end`, "64",
+			[]string{CodeInvalid}},
+		{"deep recursion", `local function f(n) return f(n + 1) + 1 end
+  f(1)`, "", []string{CodeScript}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("PIXELS_LUA_MEMORY_LIMIT", tc.env)
+			}
+			h := newHarness(t, map[string]string{"r.lua": "return pixels.command { name = " +
+				"\"r\", summary = \"x\", run = function()\n  " + tc.code + "\nend }"})
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := h.eng.Run(ctx, []string{"r"})
+			if err == nil {
+				t.Fatal("runaway script returned no error")
+			}
+			code := CodeOf(err)
+			ok := false
+			for _, w := range tc.want {
+				ok = ok || code == w
+			}
+			t.Logf("stopped with %s: %v", code, err)
+			if !ok {
+				t.Errorf("code %s (%v), want one of %v", code, err, tc.want)
+			}
+			if d := time.Since(start); d > 8*time.Second {
+				t.Errorf("took %s to stop", d)
+			}
+		})
+	}
+}

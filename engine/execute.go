@@ -40,6 +40,7 @@ func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *
 	}
 	rt := e.newRuntime(ctx, false)
 	defer rt.Close()
+	defer rt.guard()()
 	rt.gil.Lock()
 	defer rt.gil.Unlock()
 

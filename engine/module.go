@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -25,7 +27,10 @@ func (rt *Runtime) Register(mod *lua.LTable, name string, effect bool, fn HostFu
 				Message: fmt.Sprintf("px.%s: not allowed while declaring a command "+
 					"(call it inside run)", name)})
 		}
-		return fn(rt, L)
+		if !rt.Out.Trace {
+			return fn(rt, L)
+		}
+		return rt.traced(L, name, fn)
 	}))
 }
 
@@ -272,4 +277,32 @@ func formatArgs(L *lua.LState) string {
 	s := L.Get(-1).String()
 	L.Pop(1)
 	return s
+}
+
+// traced runs a host call and prints it with its arguments and duration (--trace).
+// Secrets never reach Lua, so arguments print as given.
+func (rt *Runtime) traced(L *lua.LState, name string, fn HostFunc) int {
+	args := make([]string, 0, L.GetTop())
+	for i := 1; i <= L.GetTop(); i++ {
+		v := L.Get(i)
+		if _, isFn := v.(*lua.LFunction); isFn {
+			args = append(args, "function")
+			continue
+		}
+		b, _ := json.Marshal(ToGo(v))
+		args = append(args, string(b))
+	}
+	start := time.Now()
+	failed := true
+	defer func() {
+		status := "ok"
+		if failed {
+			status = "raised"
+		}
+		fmt.Fprintf(rt.Stderr, "pixels: trace: %s px.%s(%s) %s %s\n", callerWhere(L), name,
+			strings.Join(args, ", "), time.Since(start).Round(time.Microsecond), status)
+	}()
+	n := fn(rt, L)
+	failed = false
+	return n
 }

@@ -33,6 +33,7 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 	}
 	rt := e.newRuntime(ctx, false)
 	defer rt.Close()
+	defer rt.guard()()
 	rt.gil.Lock()
 	defer rt.gil.Unlock()
 	L := rt.L

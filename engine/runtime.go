@@ -46,6 +46,7 @@ type Output struct {
 	JSON     bool // --json
 	Debug    bool // --debug
 	Quiet    bool // --quiet
+	Trace    bool // --trace: print each host call
 	Terminal bool // stdout is a terminal
 	ErrTTY   bool // stderr is a terminal (progress and notices)
 }
