@@ -33,10 +33,21 @@ func pixelsMain() int {
 	})
 }
 
+// simVersions are the TrueNAS generations the simulator plays in the end-to-end suite.
+var simVersions = []string{"25.04", "25.10"}
+
 // TestScripts runs testdata/script/*.txtar: the built binary, driven as a user would, against
-// a simulator of its own per script.
+// a simulator of its own per script, once for every TrueNAS generation the simulator plays.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
+	for _, version := range simVersions {
+		t.Run(version, func(t *testing.T) {
+			testscript.Run(t, scriptParams(version))
+		})
+	}
+}
+
+func scriptParams(version string) testscript.Params {
+	return testscript.Params{
 		Dir:  filepath.Join("testdata", "script"),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": cmdStatus},
 		Setup: func(e *testscript.Env) error {
@@ -48,12 +59,14 @@ func TestScripts(t *testing.T) {
 			e.Setenv("PIXELS_POLL_INTERVAL", "50ms")
 			e.Setenv("PIXELS_RETRY_INTERVAL", "50ms")
 			e.Setenv("PIXELS_SIM_IDLE", "2m")
+			e.Setenv("PIXELS_SIM_VERSION", version)
+			e.Setenv("SIMVER", version)
 			e.Setenv("SSH_AUTH_SOCK", "")
 			simDir := filepath.Join(home, ".cache", "pixels", "sim")
 			e.Defer(func() { _ = sim.StopBackground(simDir) })
 			return nil
 		},
-	})
+	}
 }
 
 // cmdStatus is `status N CMD ARGS...`: run CMD and require exit status N, keeping its
