@@ -26,6 +26,11 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+// defaultSimVersion is the TrueNAS generation the simulator plays unless sim.version says
+// otherwise: the newest one pixels fully supports (26 reports no addresses through its API
+// and its RC refuses checkpoints on container datasets).
+const defaultSimVersion = "25.10"
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
@@ -233,7 +238,7 @@ func (a *app) ensureSim(ctx context.Context) (*sim.Record, error) {
 	dir := a.simDir()
 	_, statErr := os.Stat(filepath.Join(dir, "state.json"))
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	rec, _, err := sim.Ensure(ctx, dir, a.cfg.Sim.Version, a.spawnSim)
+	rec, _, err := sim.Ensure(ctx, dir, a.simVersion(), a.spawnSim)
 	if err != nil {
 		return nil, fmt.Errorf("starting the simulator: %w: %w", err, truenas.ErrUnreachable)
 	}
@@ -253,9 +258,17 @@ func (a *app) spawnSim() *exec.Cmd {
 	} else if p, err := os.Executable(); err == nil {
 		self = p
 	}
-	cmd := exec.Command(self, "sim", "serve", "--background", "--dir", a.simDir())
+	cmd := exec.Command(self, "sim", "serve", "--background", "--dir", a.simDir(),
+		"--version", a.simVersion())
 	cmd.Env = os.Environ()
 	return cmd
+}
+
+func (a *app) simVersion() string {
+	if a.cfg != nil && a.cfg.Sim.Version != "" {
+		return a.cfg.Sim.Version
+	}
+	return defaultSimVersion
 }
 
 func (a *app) sshPort(pxName string) int {

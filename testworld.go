@@ -23,10 +23,7 @@ func (a *app) testWorld(ctx context.Context) (func(*engine.Runtime, *lua.LTable)
 	if err != nil {
 		return nil, nil, fmt.Errorf("script test: %w", err)
 	}
-	version := ""
-	if a.cfg != nil {
-		version = a.cfg.Sim.Version
-	}
+	version := a.simVersion()
 	simDir := filepath.Join(dir, "sim")
 	srv, err := sim.New(sim.Options{Dir: simDir, Version: version})
 	if err == nil {
