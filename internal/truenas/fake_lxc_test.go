@@ -2,7 +2,6 @@ package truenas
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // fakeLXC is the TrueNAS 26 container.* state the fake serves. Snapshot handlers come from
@@ -76,20 +75,13 @@ func (x *fakeLXC) byID(raw json.RawMessage) map[string]any {
 }
 
 func (x *fakeLXC) query(r *fakeReq) (any, *fakeErr) {
-	var p [][][]any
-	_ = json.Unmarshal(r.Params, &p)
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
 	out := []any{}
 	for name, e := range x.byName {
-		if len(p) > 0 && len(p[0]) > 0 {
-			f := p[0][0]
-			want, _ := f[2].(string)
-			if (f[1] == "=" && name != want) || (f[1] == "^" && !strings.HasPrefix(name, want)) {
-				continue
-			}
+		if nameMatches(r.Params, name) {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out, nil
 }

@@ -338,4 +338,21 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+// nameMatches applies a query's first filter, ["name", "=" or "^", value], to name; a query
+// without filters matches everything.
+func nameMatches(params json.RawMessage, name string) bool {
+	var p [][][]any
+	_ = json.Unmarshal(params, &p)
+	if len(p) == 0 || len(p[0]) == 0 || len(p[0][0]) != 3 {
+		return true
+	}
+	f := p[0][0]
+	want, _ := f[2].(string)
+	switch f[1] {
+	case "=":
+		return name == want
+	case "^":
+		return strings.HasPrefix(name, want)
+	}
+	return true
+}

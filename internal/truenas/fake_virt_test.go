@@ -3,7 +3,6 @@ package truenas
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // fakeVirt is the 25.x virt state the fake serves: instances by name, snapshots by id, and
@@ -59,20 +58,13 @@ func (v *fakeVirt) add(name, status string, aliases ...map[string]any) {
 }
 
 func (v *fakeVirt) query(r *fakeReq) (any, *fakeErr) {
-	var p [][][]any
-	_ = json.Unmarshal(r.Params, &p)
 	v.s.mu.Lock()
 	defer v.s.mu.Unlock()
 	out := []any{}
 	for name, in := range v.instances {
-		if len(p) > 0 && len(p[0]) > 0 {
-			f := p[0][0]
-			want, _ := f[2].(string)
-			if (f[1] == "=" && name != want) || (f[1] == "^" && !strings.HasPrefix(name, want)) {
-				continue
-			}
+		if nameMatches(r.Params, name) {
+			out = append(out, in)
 		}
-		out = append(out, in)
 	}
 	return out, nil
 }
