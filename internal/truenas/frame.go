@@ -168,6 +168,24 @@ func classify(code int, errname, reason string, validation bool) error {
 	return nil
 }
 
+// looseText decodes a field that should be a string but might come as any JSON value, so
+// one odd field does not make a whole job entry unreadable; null is "".
+type looseText string
+
+// UnmarshalJSON keeps strings as they are and other values as their JSON text.
+func (t *looseText) UnmarshalJSON(b []byte) error {
+	var s string
+	switch {
+	case json.Unmarshal(b, &s) == nil:
+		*t = looseText(s)
+	case string(bytes.TrimSpace(b)) == "null":
+		*t = ""
+	default:
+		*t = looseText(bytes.TrimSpace(b))
+	}
+	return nil
+}
+
 // wireTime decodes TrueNAS dates: {"$date": epoch-ms}, a bare number of seconds, or null.
 type wireTime struct{ time.Time }
 

@@ -36,10 +36,10 @@ type jobEntry struct {
 		Description string  `json:"description"`
 	} `json:"progress"`
 	Result  json.RawMessage `json:"result"`
-	Error   string          `json:"error"`
+	Error   looseText       `json:"error"`
 	ExcInfo *struct {
 		Type  string          `json:"type"`
-		Errno *int            `json:"errno"`
+		Errno json.RawMessage `json:"errno"`
 		Extra json.RawMessage `json:"extra"`
 	} `json:"exc_info"`
 }
@@ -253,7 +253,7 @@ func decodeResult(method string, raw json.RawMessage, out any) error {
 // jobError turns a FAILED or ABORTED job into an *Error, reading "[ENAME] message" from the
 // job's error text and the errno from exc_info.
 func jobError(method string, j jobEntry) *Error {
-	e := &Error{Method: method, JobID: j.ID, Reason: strings.TrimSpace(j.Error)}
+	e := &Error{Method: method, JobID: j.ID, Reason: strings.TrimSpace(string(j.Error))}
 	if e.Reason == "" {
 		e.Reason = fmt.Sprintf("job %d ended %s", j.ID, strings.ToLower(j.State))
 	}
@@ -263,8 +263,8 @@ func jobError(method string, j jobEntry) *Error {
 	validation := false
 	if x := j.ExcInfo; x != nil {
 		validation = x.Type == "VALIDATION"
-		if x.Errno != nil {
-			e.Errno = *x.Errno
+		if n, err := flexInt(x.Errno); err == nil {
+			e.Errno = int(n)
 		}
 		if errno, ok := extraErrno(x.Extra); ok && errno != 22 {
 			e.Errno, e.Errname = errno, errnoNames[errno]

@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -222,6 +223,34 @@ func TestCallJobDropBeforeReply(t *testing.T) {
 			}
 			if err != nil || out != "ours" {
 				t.Fatalf("CallJob = %q, %v; want our job's result", out, err)
+			}
+		})
+	}
+}
+
+func TestJobErrorOddShapes(t *testing.T) {
+	tests := []struct {
+		name, entry, reason string
+		errno               int
+		kind                error
+	}{
+		{"error as object, errno as string",
+			`{"id":5,"state":"FAILED","error":{"x":1},` +
+				`"exc_info":{"type":"CallError","errno":"16"}}`,
+			`{"x":1}`, 16, ErrBusy},
+		{"aborted without text", `{"id":6,"state":"ABORTED","error":null}`,
+			"job 6 ended aborted", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var j jobEntry
+			if err := json.Unmarshal([]byte(tt.entry), &j); err != nil {
+				t.Fatalf("decoding job entry: %v", err)
+			}
+			e := jobError("m", j)
+			if e.Reason != tt.reason || e.Errno != tt.errno || e.Kind != tt.kind {
+				t.Errorf("jobError = %+v, want reason %q errno %d kind %v", e, tt.reason,
+					tt.errno, tt.kind)
 			}
 		})
 	}
