@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,8 +33,8 @@ type jobEntry struct {
 	Method   string `json:"method"`
 	State    string `json:"state"`
 	Progress struct {
-		Percent     float64 `json:"percent"`
-		Description string  `json:"description"`
+		Percent     json.RawMessage `json:"percent"`
+		Description looseText       `json:"description"`
 	} `json:"progress"`
 	Result  json.RawMessage `json:"result"`
 	Error   looseText       `json:"error"`
@@ -93,7 +94,8 @@ func (t *jobTracker) update(j jobEntry) {
 		default:
 		}
 	case j.State == jobRunning && w.progress != nil:
-		w.progress(j.Progress.Percent, j.Progress.Description)
+		pct, _ := strconv.ParseFloat(strings.Trim(string(j.Progress.Percent), `" `), 64)
+		w.progress(pct, string(j.Progress.Description))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func TestCallJob(t *testing.T) {
 			var seen []string
 			progress := func(pct float64, desc string) {
 				mu.Lock()
-				seen = append(seen, desc)
+				seen = append(seen, fmt.Sprintf("%g %s", pct, desc))
 				mu.Unlock()
 			}
 			var out struct{ Answer int }
@@ -83,7 +84,7 @@ func TestCallJob(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if tt.progress && (len(seen) == 0 || seen[0] != "working") {
+			if tt.progress && (len(seen) == 0 || seen[0] != "42 working") {
 				t.Errorf("progress descriptions = %q, want a RUNNING update", seen)
 			}
 		})
