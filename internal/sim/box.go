@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Box is one simulated container: a file tree under dir/rootfs, opened with os.OpenRoot so
@@ -27,6 +28,10 @@ type Box struct {
 	root *os.Root
 
 	logMu sync.Mutex // serialises appends to commands.log
+
+	addrMu    sync.Mutex // guards addrs and addrsFrom; see SetAddrs
+	addrs     []string
+	addrsFrom time.Time
 }
 
 // skeleton lists the directories every new container tree starts with, so recipes find the

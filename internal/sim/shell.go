@@ -57,6 +57,11 @@ func (b *Box) Run(ctx context.Context, script string, rio RunIO) (int, string, e
 		return 0, "", fmt.Errorf("running script: %w", err)
 	}
 
+	return b.runUnrecorded(ctx, script, rio)
+}
+
+// runUnrecorded is Run without the command log entry, for callers that log their own.
+func (b *Box) runUnrecorded(ctx context.Context, script string, rio RunIO) (int, string, error) {
 	stdout, stderr := orDiscard(rio.Stdout), orDiscard(rio.Stderr)
 	if rio.TTY {
 		stdout, stderr = &crlfWriter{w: stdout}, &crlfWriter{w: stderr}

@@ -77,6 +77,8 @@ func lookupTool(name string) toolFunc {
 		return toolID
 	case "hostname":
 		return toolHostname
+	case "ip":
+		return toolIP
 	case "uname":
 		return toolUname
 	case "sleep":

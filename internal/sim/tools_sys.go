@@ -164,10 +164,15 @@ func toolID(tc *toolCtx, args []string) error {
 	return nil
 }
 
-// toolHostname prints the container's hostname (setting it is accepted and ignored).
+// toolHostname prints the container's hostname (setting it is accepted and ignored); -I
+// prints its addresses the way Linux does, each followed by a space.
 func toolHostname(tc *toolCtx, args []string) error {
-	if len(args) > 1 && args[1] == "-I" {
-		fmt.Fprintln(tc.stdout, "127.0.0.1")
+	if len(args) > 1 && (args[1] == "-I" || args[1] == "--all-ip-addresses") {
+		var line strings.Builder
+		for _, a := range tc.st.box.Addrs() {
+			line.WriteString(a + " ")
+		}
+		fmt.Fprintln(tc.stdout, line.String())
 		return nil
 	}
 	fmt.Fprintln(tc.stdout, tc.st.box.hostname)
