@@ -107,6 +107,7 @@ func (s *Server) openBox(name string) (*Box, error) {
 
 // removeBox closes a container's Box and deletes its directory. Called with mu held.
 func (s *Server) removeBox(name string) error {
+	s.stopBoot(name)
 	var err error
 	if b, ok := s.boxes[name]; ok {
 		err = b.Close()

@@ -149,20 +149,28 @@ func nameOf(args []json.RawMessage) string {
 // incusName is the naming rule Incus applies to instance names.
 var incusName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
 
-// startInstance makes a container RUNNING with its address and SSH listener. Called with
-// mu held.
+// startInstance makes a container RUNNING with its address and SSH listener, and boots it
+// (see boot.go). Called with mu held.
 func (s *Server) startInstance(in *instance) error {
 	if err := s.startListener(in); err != nil {
 		return jobCallError(errnoEFAULT, "Failed to start instance: %v.", err)
 	}
 	in.Status, in.StartedAt = statusRunning, time.Now()
-	return s.persist()
+	if err := s.persist(); err != nil {
+		return err
+	}
+	s.publishAddrs(in)
+	s.startBoot(in.Name)
+	return nil
 }
 
-// stopInstance makes a container STOPPED and closes its listener. Called with mu held.
+// stopInstance ends a container's boot hooks, makes it STOPPED without addresses and closes
+// its listener. Called with mu held.
 func (s *Server) stopInstance(in *instance) error {
+	s.stopBoot(in.Name)
 	err := s.stopListener(in.Name)
 	in.Status, in.StartedAt = statusStopped, time.Time{}
+	s.publishAddrs(in)
 	if perr := s.persist(); perr != nil {
 		return perr
 	}

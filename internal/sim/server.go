@@ -54,6 +54,11 @@ type Server struct {
 	sshPort int  // port shared by all container addresses, 0 in fallback mode
 	noAlias bool // 127.77.0.0/16 cannot be bound: every container uses 127.0.0.1
 
+	boots     map[string]*bootRun // the boot hooks of each started container; guarded by mu
+	bootShut  bool                // Close has begun: no more boots; guarded by mu
+	bootLimit time.Duration       // how long one boot command may run
+	bootWG    sync.WaitGroup
+
 	jobs        *jobTable
 	tableOnce   sync.Once
 	methodTable map[string]handlerFunc
@@ -110,6 +115,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: logger, ver: ver, faults: flt, st: st,
 		boxes: map[string]*Box{}, sshd: map[string]*sshEntry{},
+		boots: map[string]*bootRun{}, bootLimit: bootHookLimit,
 		conns: map[*conn]struct{}{}, closed: make(chan struct{}),
 	}
 	s.jobs = newJobTable(s)
@@ -175,6 +181,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.startListener(in); err != nil {
 			s.log.Warn("restoring ssh listener", "container", in.Name, "err", err)
 		}
+		s.publishAddrs(in) // it keeps running: no new boot
 	}
 	if err := s.writeRecord(); err != nil {
 		return fmt.Errorf("starting simulator: %w", err)
@@ -258,6 +265,7 @@ func (s *Server) Close() error {
 			err = s.http.Close()
 		}
 		s.workers.Wait()
+		s.closeBoots()
 
 		s.mu.Lock()
 		defer s.mu.Unlock()
