@@ -105,9 +105,11 @@ func (c *Client) CopyFrom(ctx context.Context, addr, src, dst string) error {
 	go func() {
 		err := ExtractTar(pr, local, base, rename)
 		if err != nil {
-			cancel()                // stop the remote tar...
-			io.Copy(io.Discard, pr) // ...and never leave it blocked on a full window
+			cancel() // stop the remote tar
 		}
+		// Read what follows the archive's end (tar pads to whole records), or what a
+		// stopped copy still sends, so the session never blocks on an unread stream.
+		io.Copy(io.Discard, pr)
 		xerr <- err
 	}()
 
