@@ -176,12 +176,12 @@ bench_fanout() {
 	for ((i = 0; i < slow_reps; i++)); do
 		t=$(timed fan "${recipe[@]}" --count 1) || exit 1
 		one+=("$t")
-		timed fan "${recipe[@]}" --count 1 --destroy >/dev/null || exit 1
+		timed fan "${recipe[@]}" --count 1 --limit 10 --destroy >/dev/null || exit 1
 		if t=$(timed fan "${recipe[@]}" --count 20); then twenty+=("$t"); else bad=$((bad + 1)); fi
-		timed fan "${recipe[@]}" --count 20 --destroy >/dev/null || exit 1
+		timed fan "${recipe[@]}" --count 20 --limit 10 --destroy >/dev/null || exit 1
 		t=$(timed fan "${recipe[@]}" --count 20 --limit 10) || exit 1
 		ten+=("$t")
-		timed fan "${recipe[@]}" --count 20 --destroy >/dev/null || exit 1
+		timed fan "${recipe[@]}" --count 20 --limit 10 --destroy >/dev/null || exit 1
 	done
 	local m1
 	m1=$(median "${one[@]}")
@@ -257,12 +257,12 @@ bench_memory() {
 	summary+=("$(printf '%-34s %7s KiB' "peak RSS, 20-container recipe" "$peak_kib")")
 	echo "  ${summary[-1]}"
 	if [[ $peak_kib == *FAILED* ]]; then
-		timed mem run "$here/fanout.lua" -- --count 20 --destroy >/dev/null || exit 1
+		timed mem run "$here/fanout.lua" -- --count 20 --limit 10 --destroy >/dev/null || exit 1
 		peak mem run "$here/fanout.lua" -- --count 20 --limit 10
 		summary+=("$(printf '%-34s %7s KiB' "peak RSS, same with limit 10" "$peak_kib")")
 		echo "  ${summary[-1]}"
 	fi
-	timed mem run "$here/fanout.lua" -- --count 20 --destroy >/dev/null || exit 1
+	timed mem run "$here/fanout.lua" -- --count 20 --limit 10 --destroy >/dev/null || exit 1
 }
 
 echo "pixels benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, reps $reps/$slow_reps"
