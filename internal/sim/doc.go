@@ -32,6 +32,12 @@
 // and ssh_hosts name the port and address of every running container (on 26, whose API
 // reports no address, ssh_hosts is the only place to learn it).
 //
+// Each start boots the container (boot.go): in the background, its Box runs the ExecStart=
+// lines of the services enabled under /etc/systemd/system/*.target.wants and an executable
+// /etc/rc.local, or, with no service enabled, rc.local and /etc/local.d/*.start as OpenRC
+// would; each command for at most two minutes, logged as "boot: ..." in the command log.
+// Inside, `hostname -I` and `ip addr` report the container's address while it runs.
+//
 // # Faults
 //
 // Options.Faults, or the environment variable PIXELS_SIM_FAULTS when that is empty, is a comma
