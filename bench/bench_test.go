@@ -36,7 +36,13 @@ func newWorld(b *testing.B) *world {
 // dial logs in as pixels does once per process.
 func (w *world) dial(b *testing.B) truenas.Backend {
 	b.Helper()
-	be, err := truenas.Dial(context.Background(), truenas.DialOptions{Host: w.srv.URL(),
+	return w.dialVia(b, w.srv.URL())
+}
+
+// dialVia logs in through the API at url, the simulator's or a proxy's in front of it.
+func (w *world) dialVia(b *testing.B, url string) truenas.Backend {
+	b.Helper()
+	be, err := truenas.Dial(context.Background(), truenas.DialOptions{Host: url,
 		Username: "root", APIKey: w.srv.APIKey(), PollInterval: 50 * time.Millisecond,
 		RetryInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -104,13 +110,15 @@ func BenchmarkCreateDelete(b *testing.B) {
 }
 
 // BenchmarkFanout creates N containers at once over one connection, as px.parallel does,
-// and reports "x-one": the time of N against the time of one create measured alongside.
-// The jobs overlap on the simulator, so the ideal is close to 1.
+// and reports "x-one": the time of N against the time of one create measured alongside
+// (the jobs overlap on the simulator, so the ideal is close to 1), and "max-inflight": the
+// most requests awaiting a reply at once, seen by a proxy, which must stay within 20.
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{1, 10, 20} {
 		b.Run(fmt.Sprintf("creates=%d", n), func(b *testing.B) {
 			w := newWorld(b)
-			be := w.dial(b)
+			proxy := newInflightProxy(b, w.srv.URL())
+			be := w.dialVia(b, proxy.URL())
 			defer be.Close()
 			ctx := context.Background()
 			var one, many time.Duration
@@ -138,6 +146,10 @@ func BenchmarkFanout(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(many)/float64(one), "x-one")
+			b.ReportMetric(float64(proxy.Max()), "max-inflight")
+			if proxy.Max() > 20 {
+				b.Errorf("%d requests were in flight at once; TrueNAS refuses past 20", proxy.Max())
+			}
 		})
 	}
 }
