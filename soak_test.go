@@ -212,3 +212,57 @@ func waitGoroutines(t *testing.T, before int) {
 		t.Errorf("goroutines grew from %d to %d; stacks:\n%s", before, n, buf)
 	}
 }
+
+// BenchmarkStartup is `pixels --help` in-process with no user recipes and with 50 trivial
+// ones, the startup figure of bench/run.sh without process start-up, so that it can be
+// profiled (-cpuprofile). It reports "x-none": this case's time over the case without
+// recipes, measured alongside.
+//
+//	go test -bench Startup -run '^$' .
+func BenchmarkStartup(b *testing.B) {
+	none := startupWorld(b, 0)
+	for _, n := range []int{0, 50} {
+		b.Run(fmt.Sprintf("scripts=%d", n), func(b *testing.B) {
+			getenv := startupWorld(b, n)
+			var with, without time.Duration
+			for b.Loop() {
+				start := time.Now()
+				startupRun(b, getenv)
+				with += time.Since(start)
+				start = time.Now()
+				startupRun(b, none)
+				without += time.Since(start)
+			}
+			b.ReportMetric(float64(with)/float64(without), "x-none")
+		})
+	}
+}
+
+// startupWorld is an environment whose scripts dir holds n trivial recipes.
+func startupWorld(b *testing.B, n int) func(string) string {
+	home := b.TempDir()
+	dir := filepath.Join(home, "config", "pixels", "scripts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		src := fmt.Sprintf("local px = require(\"pixels\")\nreturn px.command { name = \"bench%d\","+
+			" summary = \"trivial command %d\", run = function() return %d end }\n", i, i, i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("bench%d.lua", i)), []byte(src),
+			0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "config"),
+		"XDG_CACHE_HOME": filepath.Join(home, "cache"), "XDG_DATA_HOME": filepath.Join(home, "data")}
+	return func(k string) string { return vars[k] }
+}
+
+func startupRun(b *testing.B, getenv func(string) string) {
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"--help"}, env{stdin: strings.NewReader(""),
+		stdout: &out, stderr: &out, getenv: getenv})
+	if code != 0 {
+		b.Fatalf("pixels --help: exit %d\n%s", code, out.String())
+	}
+}
