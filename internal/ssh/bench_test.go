@@ -18,7 +18,8 @@ const execsPerOp = 50
 
 // BenchmarkExec compares a recipe's 50 execs over one reused connection with 50 fresh
 // connections (a new Client each, as 50 separate ssh processes would have), and reports how
-// many times faster reuse is as reuse-speedup (on the fresh line). Nothing is asserted: the numbers are shown.
+// many times faster reuse is as reuse-speedup (on the fresh line). Nothing is asserted:
+// the numbers are shown.
 func BenchmarkExec(b *testing.B) {
 	addr := benchServer(b)
 	b.Setenv("SSH_AUTH_SOCK", "")

@@ -289,7 +289,8 @@ func TestOpenSSHCopy(t *testing.T) {
 	if err := s.client.CopyTo(ctx, s.addr, src, remote); err != nil {
 		t.Fatalf("CopyTo: %v\nsshd log:\n%s", err, s.log.String())
 	}
-	if got := readFile(t, filepath.Join(remote, "tree", "sub", "bin")); got != "\x00\xff\r\nbinary" {
+	const content = "\x00\xff\r\nbinary"
+	if got := readFile(t, filepath.Join(remote, "tree", "sub", "bin")); got != content {
 		t.Errorf("copied in: %q", got)
 	}
 
@@ -297,14 +298,15 @@ func TestOpenSSHCopy(t *testing.T) {
 	if err := s.client.CopyFrom(ctx, s.addr, filepath.Join(remote, "tree"), back); err != nil {
 		t.Fatalf("CopyFrom: %v", err)
 	}
-	if got := readFile(t, filepath.Join(back, "sub", "bin")); got != "\x00\xff\r\nbinary" {
+	if got := readFile(t, filepath.Join(back, "sub", "bin")); got != content {
 		t.Errorf("copied back: %q", got)
 	}
-	if info, err := os.Stat(filepath.Join(back, "run.sh")); err != nil || info.Mode().Perm() != 0o750 {
-		t.Errorf("run.sh after the round trip: %v, %v; want mode 0750", info.Mode(), err)
+	info, err := os.Stat(filepath.Join(back, "run.sh"))
+	if err != nil || info.Mode().Perm() != 0o750 {
+		t.Fatalf("run.sh after the round trip: %v, %v; want mode 0750", info, err)
 	}
 
-	err := s.client.CopyFrom(ctx, s.addr, filepath.Join(remote, "nosuch"), back)
+	err = s.client.CopyFrom(ctx, s.addr, filepath.Join(remote, "nosuch"), back)
 	if !errors.Is(err, ErrRemoteNotFound) {
 		t.Errorf("CopyFrom of a missing path = %v, want ErrRemoteNotFound", err)
 	}
