@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh: pixels' performance figures, measured in one run on this machine.
 #
-#   bash bench/run.sh            (BENCH_REPS=N sets the repetitions of the quick figures)
+#   bash bench/run.sh
+#
+# BENCH_REPS (default 7) and BENCH_SLOW_REPS (default 3) set the repetitions of the quick
+# and of the slow figures; BENCH_ONLY="calls exec" runs only the sections named (startup,
+# calls, fanout, exec, memory); BENCH_NO_GNU_TIME=1 measures peak RSS from /proc even where
+# /usr/bin/time exists.
 #
 # It builds pixels once into a temporary directory and runs it against built-in simulators
 # in throwaway HOME/XDG directories ("worlds"), one per figure, so nothing of the user's
@@ -16,6 +21,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 reps=${BENCH_REPS:-7}
 slow_reps=${BENCH_SLOW_REPS:-3}
+
+sections=${BENCH_ONLY:-startup calls fanout exec memory}
+for section in $sections; do
+	case $section in
+	startup | calls | fanout | exec | memory) ;;
+	*) echo "bench: unknown section $section in BENCH_ONLY" >&2 && exit 2 ;;
+	esac
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pixels-bench.XXXXXX")
 bin="$work/bin/pixels"
@@ -221,7 +234,7 @@ bench_exec() {
 peak() {
 	pxenv "$1"
 	local rc=0
-	if [[ -x /usr/bin/time ]]; then
+	if [[ -x /usr/bin/time && -z ${BENCH_NO_GNU_TIME:-} ]]; then
 		/usr/bin/time -f '%M' -o "$work/peak" env -i "${pxvars[@]}" "$bin" "${@:2}" \
 			>/dev/null 2>"$work/last.err" || rc=$?
 		peak_kib=$(tail -n 1 "$work/peak")
@@ -269,11 +282,9 @@ echo "pixels benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, reps 
 echo "building pixels..."
 (cd "$root" && go build -o "$bin" .)
 
-bench_startup
-bench_calls
-bench_fanout
-bench_exec
-bench_memory
+for section in $sections; do
+	"bench_$section"
+done
 
 echo
 echo "summary (ratios of medians):"
