@@ -286,6 +286,8 @@ for section in $sections; do
 	"bench_$section"
 done
 
-echo
-echo "summary (ratios of medians):"
-printf '  %s\n' "${summary[@]}"
+if ((${#summary[@]} > 0)); then
+	echo
+	echo "summary (ratios of medians):"
+	printf '  %s\n' "${summary[@]}"
+fi
