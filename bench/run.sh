@@ -81,8 +81,8 @@ timed() {
 	t0=$(now_ms)
 	if ! px "$@" >/dev/null 2>"$work/last.err"; then
 		echo "bench: FAILED: pixels ${*:2}:" >&2
-		grep -v 'warning: this run created' "$work/last.err" | sed 's/^/bench:   /' |
-			head -n 4 >&2
+		{ grep -v 'warning: this run created' "$work/last.err" || true; } |
+			sed 's/^/bench:   /' | head -n 4 >&2 || true
 		return 1
 	fi
 	t1=$(now_ms)
@@ -251,8 +251,8 @@ peak() {
 	fi
 	if ((rc != 0)); then
 		echo "bench: FAILED: pixels ${*:2}:" >&2
-		grep -v 'warning: this run created' "$work/last.err" | sed 's/^/bench:   /' |
-			head -n 4 >&2
+		{ grep -v 'warning: this run created' "$work/last.err" || true; } |
+			sed 's/^/bench:   /' | head -n 4 >&2 || true
 		peak_kib="$peak_kib (run FAILED)"
 	fi
 }
