@@ -77,12 +77,14 @@ return px.command {
         names[#names + 1] = c.name
       end
     end
-    local fresh, failed, last = {}, 0, nil
+    local fresh, infos, failed, last = {}, {}, 0, nil
+    local printing = not cmd.flags.write and not cmd.json
     for _, name in ipairs(names) do
       local ok, info = pcall(px.ssh_info, name)
       if ok then
+        infos[#infos + 1] = info
         fresh[#fresh + 1] = { name = name, text = entry(info) }
-        if not cmd.flags.write then
+        if printing then
           print((#fresh > 1 and "\n" or "") .. fresh[#fresh].text:sub(1, -2))
         end
       else
@@ -122,6 +124,9 @@ return px.command {
       px.fail(string.format("ssh-config: %d of %d containers failed", failed, #names),
         { code = failed == #names and (type(last) == "table" and last.code or "failed")
           or "partial" })
+    end
+    if cmd.json and not cmd.flags.write then
+      return infos
     end
   end,
 }
