@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, e env) int {
 		Builtins:    builtin.FS,
 		Examples:    scripts.FS,
 		ScriptsDir:  filepath.Join(paths.Config, "scripts"),
+		CacheDir:    paths.Cache,
 		InitFile:    filepath.Join(paths.Config, "init.lua"),
 		Module:      a.module,
 		Features:    []string{"checkpoints", "parallel", "events", "defer", "json"},

@@ -49,6 +49,8 @@ type Options struct {
 	TestWorld TestWorld
 	// Stubs returns the LuaLS stubs of the pixels module, for `pixels script types`.
 	Stubs func() string
+	// CacheDir keeps the declaration cache; "" disables it.
+	CacheDir string
 	// DeclareTimeout bounds loading one script for its declaration.
 	DeclareTimeout time.Duration
 }
@@ -131,8 +133,11 @@ func (e *Engine) userSources() []source {
 // problems with built-ins are errors.
 func (e *Engine) declare(ctx context.Context) error {
 	taken := map[string]*CommandSpec{"run": runSpec}
+	cache := openDeclCache(e.opts.CacheDir)
+	seen := map[string]bool{}
+	defer func() { cache.save(seen) }()
 	for _, src := range append(e.builtinSources(), e.userSources()...) {
-		spec, err := e.declareOne(ctx, src)
+		spec, err := e.declareCached(ctx, src, cache, seen)
 		if err == nil && spec == nil {
 			continue
 		}
@@ -166,6 +171,40 @@ func (e *Engine) declare(ctx context.Context) error {
 		e.tree.add(s)
 	}
 	return nil
+}
+
+// declareCached is declareOne through the declaration cache.
+func (e *Engine) declareCached(ctx context.Context, src source, cache *declCache,
+	seen map[string]bool) (*CommandSpec, error) {
+	code, err := src.read()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", src.display, err)
+	}
+	key := declKey(src.display, code)
+	seen[key] = true
+	if d, ok := cache.get(key); ok {
+		if d.Problem != "" {
+			return nil, errors.New(d.Problem)
+		}
+		if d.Spec == nil {
+			return nil, nil
+		}
+		spec := fromCached(d.Spec)
+		spec.Source, spec.Builtin, spec.file = src.display, src.builtin, src
+		return spec, nil
+	}
+	spec, err := e.declareOne(ctx, src)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			cache.put(key, cachedDecl{Problem: err.Error()})
+		}
+	case spec == nil:
+		cache.put(key, cachedDecl{})
+	default:
+		cache.put(key, cachedDecl{Spec: toCached(spec)})
+	}
+	return spec, err
 }
 
 // declareOne runs one file in declaration mode and returns its spec, or nil when the file

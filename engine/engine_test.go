@@ -263,7 +263,7 @@ func TestRunawayScriptsStop(t *testing.T) {
 	}{
 		// B21: a long gsub with a Lua callback still honours the deadline.
 		{"gsub past the deadline", `local s = string.rep("x", 2000000)
-  local n = select(2, s:gsub("x", function(c) return c .. c end))`, "",
+  while true do s:gsub("x", function(c) return c .. c end) end`, "",
 			[]string{CodeTimeout}},
 		{"runaway allocation", `local t = {}
   for i = 1, 1e9 do t[i] = string.rep("x", 100) .. i end`, "64",
@@ -294,7 +294,7 @@ func TestRunawayScriptsStop(t *testing.T) {
 			if !ok {
 				t.Errorf("code %s (%v), want one of %v", code, err, tc.want)
 			}
-			if d := time.Since(start); d > 8*time.Second {
+			if d := time.Since(start); d > 6*time.Second {
 				t.Errorf("took %s to stop", d)
 			}
 		})

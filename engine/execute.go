@@ -153,9 +153,7 @@ func (rt *Runtime) buildCmd(spec *CommandSpec, c *cli.Context, pos, rest []strin
 			t := L.NewTable()
 			vals := c.StringSlice(f.Name)
 			if !set {
-				if d, ok := f.Default.(*lua.LTable); ok {
-					t = d
-				}
+				vals = f.DefaultStrings
 			}
 			for _, s := range vals {
 				t.Append(lua.LString(s))

@@ -148,6 +148,9 @@ func (rt *Runtime) installStdlib() {
 		io.WriteString(rt.Stdout, "\n")
 		return 0
 	}))
+	if strTable, ok := L.GetGlobal("string").(*lua.LTable); ok {
+		strTable.RawSetString("gsub", L.NewFunction(gsub))
+	}
 	if ioTable, ok := L.GetGlobal("io").(*lua.LTable); ok {
 		// io.write is data too: it goes where print goes.
 		ioTable.RawSetString("write", L.NewFunction(func(L *lua.LState) int {

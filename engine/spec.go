@@ -28,13 +28,14 @@ type CommandSpec struct {
 
 // FlagSpec is one declared flag.
 type FlagSpec struct {
-	Name    string
-	Type    string // string, int, number, bool, duration, strings
-	Default lua.LValue
-	Help    string
-	Short   string
-	Enum    []string
-	Env     string
+	Name           string
+	Type           string     // string, int, number, bool, duration, strings
+	Default        lua.LValue // scalar default, LNil when none
+	DefaultStrings []string   // default of a strings flag
+	Help           string
+	Short          string
+	Enum           []string
+	Env            string
 }
 
 // ArgSpec is one declared positional argument.
@@ -232,6 +233,11 @@ func parseFlags(v lua.LValue) ([]FlagSpec, error) {
 		if len(f.Short) > 1 {
 			return nil, fmt.Errorf("flag %q: \"short\" wants one letter", f.Name)
 		}
+		if d, ok := f.Default.(*lua.LTable); ok && f.Type == "strings" {
+			for j := 1; j <= d.Len(); j++ {
+				f.DefaultStrings = append(f.DefaultStrings, lua.LVAsString(d.RawGetInt(j)))
+			}
+		}
 		if e, ok := ft.RawGetString("enum").(*lua.LTable); ok {
 			for j := 1; j <= e.Len(); j++ {
 				f.Enum = append(f.Enum, lua.LVAsString(e.RawGetInt(j)))
@@ -239,6 +245,9 @@ func parseFlags(v lua.LValue) ([]FlagSpec, error) {
 		}
 		if err := checkDefault(f); err != nil {
 			return nil, err
+		}
+		if f.Type == "strings" {
+			f.Default = lua.LNil // kept as DefaultStrings: no Lua table outlives its state
 		}
 		out = append(out, f)
 	}
