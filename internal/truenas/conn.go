@@ -136,11 +136,24 @@ func (c *Conn) callerOn(s *session) caller {
 // call does the round trip on the current session; job is set for CallJob.
 func (c *Conn) call(ctx context.Context, method string, params []any,
 	job *jobCall) (json.RawMessage, error) {
-	s, err := c.current(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("calling %s: %w", method, err)
+	for attempt := 0; ; attempt++ {
+		s, err := c.current(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("calling %s: %w", method, err)
+		}
+		raw, err := c.callOn(ctx, s, method, params, job)
+		// The server frees a call's slot only after sending its reply, so a call sent the
+		// moment ours freed can still find 20 in flight. The refused call never ran: retry.
+		var te *Error
+		if err == nil || !errors.As(err, &te) || te.Code != codeTooManyCalls || attempt >= 20 {
+			return raw, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctxError(ctx, method)
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
 	}
-	return c.callOn(ctx, s, method, params, job)
 }
 
 // callOn does one round trip on session s and returns the raw result.
