@@ -108,9 +108,10 @@ func startSSHD(t *testing.T) *openSSHD {
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", configPath)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Dir = dir
-	// Its own process group, so the per-connection processes it forks end with it; and a
-	// bounded Wait, since those hold the log pipe open.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so the per-connection processes it forks end with it; killed
+	// should the test binary die without cleaning up (a timeout panic); and a bounded Wait,
+	// since the forked processes hold the log pipe open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting sshd: %v", err)
