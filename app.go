@@ -171,7 +171,10 @@ func (a *app) simDir() string { return filepath.Join(a.paths.Cache, "sim") }
 // module installs the pixels Lua module for one runtime.
 func (a *app) module(rt *engine.Runtime, mod *lua.LTable) {
 	if a.cfg == nil {
-		return // --help before config: declarations need no domain functions
+		// Declaring: the functions exist (so a script calling one at load time is told it may
+		// not) but have nothing to reach.
+		bindings.Install(bindings.Deps{})(rt, mod)
+		return
 	}
 	d := a.cfg.Defaults
 	bindings.Install(bindings.Deps{
@@ -324,6 +327,10 @@ func exitCode(err error) int {
 	var xe *engine.ExitError
 	if errors.As(err, &xe) {
 		return xe.Status & 0xff
+	}
+	var ee *engine.Error
+	if errors.As(err, &ee) && ee.Status > 0 {
+		return ee.Status
 	}
 	if c, ok := exitCodes[engine.CodeOf(err)]; ok {
 		return c

@@ -122,7 +122,7 @@ func argName(L *lua.LState, op string, idx int) string {
 		raise(L, engine.CodeInvalid, op, "", "%s: container name wants a string, got %s", op, v.Type())
 	}
 	if err := CheckName(string(s)); err != nil {
-		raise(L, engine.CodeInvalid, op, string(s), "%s: %v", op, err)
+		raise(L, engine.CodeUsage, op, string(s), "%v", err)
 	}
 	return string(s)
 }

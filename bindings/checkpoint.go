@@ -31,7 +31,8 @@ func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 	name := argName(L, op, 1)
 	o := decode(L, "checkpoint", 2)
 	label := o.str("label", "")
-	if label == "" {
+	generated := !o.has("label")
+	if generated {
 		label = "cp-" + time.Now().UTC().Format("20060102-150405")
 	}
 	if !validLabel(label) {
@@ -41,7 +42,17 @@ func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 	b := m.backend(rt, L, op)
 	var s *truenas.Snapshot
 	var err error
-	rt.Block(func() { s, err = b.CreateSnapshot(rt.Context(L), Prefix+name, label) })
+	rt.Block(func() {
+		base := label
+		for i := 2; ; i++ {
+			s, err = b.CreateSnapshot(rt.Context(L), Prefix+name, label)
+			// Two generated labels in one second: number the later ones.
+			if !generated || !errors.Is(err, truenas.ErrExists) || i > 20 {
+				return
+			}
+			label = fmt.Sprintf("%s-%d", base, i)
+		}
+	})
 	if errors.Is(err, truenas.ErrExists) {
 		raise(L, engine.CodeExists, op, name, "checkpointing %q: checkpoint %q already exists "+
 			"(pick another label or delete it first)", name, label)

@@ -106,6 +106,14 @@ func (m *module) remember(c *truenas.Container) {
 		SSHPort: m.sshPort(c.Name), UpdatedAt: time.Now()})
 }
 
+func (m *module) cached(name string) (string, bool) {
+	if m.d.Cache == nil {
+		return "", false
+	}
+	e, ok := m.d.Cache.Get(name)
+	return e.IPv4, ok
+}
+
 func (m *module) forgetCache(name string) {
 	if m.d.Cache != nil {
 		_ = m.d.Cache.Delete(name)
@@ -133,11 +141,21 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	const op = "px.create"
 	o := decode(L, "create", 1)
 	name := o.str("name", "")
-	if name == "" {
+	if !o.has("name") {
 		name = randomName()
 	}
 	if err := CheckName(name); err != nil {
-		raise(L, engine.CodeInvalid, op, name, "%s: %v", op, err)
+		raise(L, engine.CodeUsage, op, name, "%v", err)
+	}
+	if o.has("cpu") && o.integer("cpu", 0) < 1 {
+		raise(L, engine.CodeUsage, op, name, "%s: option \"cpu\" wants a positive whole number, "+
+			"got %d", op, o.integer("cpu", 0))
+	}
+	if !o.has("cpu") {
+		if n, err := strconv.Atoi(m.d.Defaults.CPU); m.d.Defaults.CPU != "" && (err != nil || n < 1) {
+			raise(L, engine.CodeInvalid, op, name, "defaults.cpu wants a positive whole number, "+
+				"got %q (fix config.toml or PIXELS_DEFAULT_CPU)", m.d.Defaults.CPU)
+		}
 	}
 	if o.has("from") {
 		// TODO(#3): clone from NAME@CHECKPOINT (pool.snapshot.clone or a cron job per version).
@@ -180,7 +198,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	b := m.backend(rt, L, op)
 	var c *truenas.Container
 	var err error
-	created := false
+	created, jobMayRun := false, false
 	rt.Block(func() {
 		if _, gerr := b.Get(ctx, spec.Name); gerr == nil {
 			err = fmt.Errorf("container %q already exists (pick another name or destroy it "+
@@ -191,8 +209,9 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		c, err = b.Create(ctx, spec, prog)
 		done()
 		if err != nil {
-			// A cancelled create job may still finish on TrueNAS: clean up after it too.
-			created = ctx.Err() != nil
+			// A create job we stopped waiting for may still finish on TrueNAS: clean up
+			// after it too.
+			jobMayRun = ctx.Err() != nil
 			return
 		}
 		created = true
@@ -203,8 +222,8 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		c, err = m.waitFor(ctx, b, spec.Name, wait, true)
 	})
 	if err != nil {
-		if created {
-			m.undoCreate(rt, L, b, name)
+		if created || jobMayRun {
+			m.undoCreate(rt, L, b, name, jobMayRun)
 		}
 		raiseErr(L, op, name, fmt.Sprintf("creating container %q", name), err)
 	}
@@ -221,12 +240,32 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 
 // undoCreate removes a container whose create failed halfway, so nothing is leaked; it
 // runs on a fresh deadline because the failure may be a cancel.
-func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend, name string) {
+func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend, name string,
+	jobMayRun bool) {
+	start := time.Now()
+	if jobMayRun {
+		rt.Notice("waiting for the interrupted create of %q to finish, to remove it", name)
+	}
 	var err error
 	rt.Block(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(rt.Context(L)), time.Minute)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(rt.Context(L)), 2*time.Minute)
 		defer cancel()
-		err = b.Delete(ctx, Prefix+name, nil)
+		// A create job we stopped waiting for may still be running on TrueNAS: wait for its
+		// container to appear (the job keeps going there) before deleting it.
+		for {
+			err = b.Delete(ctx, Prefix+name, nil)
+			if !errors.Is(err, truenas.ErrNotFound) || !jobMayRun {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(m.d.Poll):
+			}
+			if time.Since(start) > 30*time.Second {
+				return
+			}
+		}
 	})
 	if err != nil && !errors.Is(err, truenas.ErrNotFound) {
 		rt.Warn("container %q was left behind after the failed create (%v); remove it with "+
@@ -340,6 +379,10 @@ func (m *module) stop(rt *engine.Runtime, L *lua.LState) int {
 			Force: o.boolean("force")}, prog)
 		done()
 		if err != nil {
+			// Stopped meanwhile by someone else (or a racing destroy): that is success.
+			if g, gerr := b.Get(ctx, Prefix+name); gerr == nil && g.Status == "STOPPED" {
+				c, err = g, nil
+			}
 			return
 		}
 		c, err = b.Get(ctx, Prefix+name)
@@ -369,9 +412,15 @@ func (m *module) destroy(rt *engine.Runtime, L *lua.LState) int {
 	var err error
 	rt.Block(func() { c, err = b.Get(rt.Context(L), Prefix+name) })
 	if errors.Is(err, truenas.ErrNotFound) {
+		_, known := m.cached(name)
 		m.forgetHost(name, "")
 		m.noteDestroyed(name)
 		if o.boolean("missing_ok") {
+			return 0
+		}
+		if known {
+			// This machine thought it existed: someone else removed it (B10).
+			rt.Notice("container %q was already gone; forgot what pixels knew of it", name)
 			return 0
 		}
 		raise(L, engine.CodeNotFound, op, name, "destroying container %q: no such container", name)

@@ -32,14 +32,15 @@ return px.command {
       stdin = true, stream = not cmd.json }
     local ok, res = pcall(px.exec, cmd.args.name, cmd.rest, opts)
     if not ok then
-      if cmd.json or (type(res) == "table" and res.code == "interrupted") then
+      if type(res) == "table" and res.code == "interrupted" then
         error(res, 0)
       end
-      px.log.error("%s", tostring(res))
-      os.exit(255)
+      -- pixels' own failure: 255, as ssh does, keeping the error's code for --json.
+      px.fail(type(res) == "table" and res.message or tostring(res),
+        { code = type(res) == "table" and res.code or "failed", status = 255 })
     end
     if cmd.json then
-      return res
+      return res, res.code
     end
     os.exit(res.code)
   end,

@@ -55,5 +55,5 @@ function test_strict_options(t)
   t:ok(err.message:match('did you mean "cpu"'), err.message)
   err = t:fails(function() px.create { name = "x", memory = 2048 } end, "invalid")
   t:ok(err.message:match('wants a size string like "2GiB"'), err.message)
-  t:fails(function() px.stop("Nope!") end, "invalid")
+  t:fails(function() px.stop("Nope!") end, "usage")
 end

@@ -42,7 +42,12 @@ func (e *Engine) Run(ctx context.Context, args []string) error {
 	allFlags := append(engineFlags(), e.opts.GlobalFlags...)
 	sp := splitArgs(args, globalsOf(allFlags)[:len(allFlags)], e.tree)
 	app := e.app(allFlags, &sp)
+	var unknown string
+	app.CommandNotFound = func(c *cli.Context, name string) { unknown = name }
 	err := app.RunContext(ctx, append([]string{e.opts.Name}, sp.argv...))
+	if unknown != "" {
+		return e.unknownVerb(unknown)
+	}
 	if err == nil {
 		return nil
 	}
@@ -185,6 +190,10 @@ func cliFlag(f FlagSpec) cli.Flag {
 	if len(f.Enum) > 0 {
 		usage += " (one of: " + strings.Join(f.Enum, ", ") + ")"
 	}
+	if f.Default == lua.LNil && (f.Type == "int" || f.Type == "number" || f.Type == "duration") {
+		// No default: parsed by the host, so help does not claim a default of 0.
+		return &cli.StringFlag{Name: f.Name, Aliases: aliases, EnvVars: env, Usage: usage}
+	}
 	switch f.Type {
 	case "bool":
 		d, _ := f.Default.(lua.LBool)
@@ -222,4 +231,22 @@ var runSpec = &CommandSpec{
 	Passthrough: true,
 	Builtin:     true,
 	Source:      "(pixels)",
+}
+
+// unknownVerb explains a word that is not a verb, pointing at a script that failed to load
+// when one may have meant to declare it.
+func (e *Engine) unknownVerb(name string) error {
+	var names []string
+	for _, w := range e.tree.order {
+		names = append(names, w)
+	}
+	names = append(names, "completion", "script")
+	for _, c := range e.opts.Commands {
+		names = append(names, c.Name)
+	}
+	msg := fmt.Sprintf("unknown verb %q%s (see pixels --help)", name, suggest(name, names))
+	if n := len(e.warnings); n > 0 {
+		msg += fmt.Sprintf("; %d user script(s) failed to load: see pixels script check", n)
+	}
+	return &Error{Code: CodeUsage, Message: msg}
 }

@@ -196,7 +196,7 @@ func (e *Engine) declareCached(ctx context.Context, src source, cache *declCache
 	spec, err := e.declareOne(ctx, src)
 	switch {
 	case err != nil:
-		if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		if ctx.Err() == nil {
 			cache.put(key, cachedDecl{Problem: err.Error()})
 		}
 	case spec == nil:

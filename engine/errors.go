@@ -38,6 +38,7 @@ type Error struct {
 	Where     string // script file:line, when raised from Lua
 	Traceback string // Lua traceback, shown with --debug
 	Err       error  // the Go cause, when there is one
+	Status    int    // exit status to use instead of the code's, when not 0
 }
 
 func (e *Error) Error() string {
@@ -84,6 +85,9 @@ func errorTable(L *lua.LState, e *Error) *lua.LTable {
 	if e.Where != "" {
 		t.RawSetString("where", lua.LString(e.Where))
 	}
+	if e.Status != 0 {
+		t.RawSetString("status", lua.LNumber(e.Status))
+	}
 	L.SetMetatable(t, L.GetTypeMetatable(errorMetaKey))
 	return t
 }
@@ -107,6 +111,9 @@ func errorFromTable(t *lua.LTable) *Error {
 	}
 	e := &Error{Code: get("code"), Message: get("message"), Op: get("op"),
 		Target: get("target"), Where: get("where")}
+	if n, ok := t.RawGetString("status").(lua.LNumber); ok {
+		e.Status = int(n)
+	}
 	if e.Code == "" {
 		e.Code = CodeScript
 	}

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	lua "github.com/yuin/gopher-lua"
@@ -69,11 +71,15 @@ func (rt *Runtime) call(fn lua.LValue, args ...lua.LValue) error {
 }
 
 func (rt *Runtime) pcall(fn lua.LValue, args ...lua.LValue) (lua.LValue, *Error) {
-	if err := rt.L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, args...); err != nil {
+	if err := rt.L.CallByParam(lua.P{Fn: fn, NRet: 2, Protect: true}, args...); err != nil {
 		return lua.LNil, rt.wrapLuaErr(err)
 	}
-	result := rt.L.Get(-1)
-	rt.L.Pop(1)
+	result, status := rt.L.Get(-2), rt.L.Get(-1)
+	rt.L.Pop(2)
+	rt.status = 0
+	if n, ok := status.(lua.LNumber); ok {
+		rt.status = int(n) & 0xff
+	}
 	return result, nil
 }
 
@@ -99,7 +105,14 @@ func (rt *Runtime) finish(result lua.LValue, runErr *Error) error {
 	if cleanupErr != nil {
 		return cleanupErr
 	}
-	return rt.render(result)
+	if err := rt.render(result); err != nil {
+		return err
+	}
+	if rt.status != 0 {
+		// run returned (value, status): the value is shown, then the program exits status.
+		return &ExitError{Status: rt.status}
+	}
+	return nil
 }
 
 // ExitError is os.exit(N) from a script: the program exits N after cleanups.
@@ -137,16 +150,25 @@ func (rt *Runtime) buildCmd(spec *CommandSpec, c *cli.Context, pos, rest []strin
 		switch f.Type {
 		case "bool":
 			v = lua.LBool(c.Bool(f.Name))
-		case "int":
-			if set || f.Default != lua.LNil {
+		case "int", "number", "duration":
+			if f.Default == lua.LNil {
+				if !set {
+					break
+				}
+				pv, perr := parseFlagValue(f, c.String(f.Name))
+				if perr != nil {
+					return nil, &Error{Code: CodeUsage, Message: fmt.Sprintf("%s: --%s %v",
+						spec.Name, f.Name, perr)}
+				}
+				v = pv
+				break
+			}
+			switch f.Type {
+			case "int":
 				v = lua.LNumber(c.Int(f.Name))
-			}
-		case "number":
-			if set || f.Default != lua.LNil {
+			case "number":
 				v = lua.LNumber(c.Float64(f.Name))
-			}
-		case "duration":
-			if set || f.Default != lua.LNil {
+			default:
 				v = lua.LString(c.Duration(f.Name).String())
 			}
 		case "strings":
@@ -217,4 +239,28 @@ func usageErr(spec *CommandSpec, format string, args ...any) *Error {
 	usage := strings.TrimSpace(spec.Name + " " + argsUsage(spec))
 	return &Error{Code: CodeUsage, Message: fmt.Sprintf("%s: %s (usage: pixels %s)",
 		spec.Name, msg, usage)}
+}
+
+// parseFlagValue reads the value of a typed flag that has no default.
+func parseFlagValue(f FlagSpec, s string) (lua.LValue, error) {
+	switch f.Type {
+	case "int":
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("wants a whole number, got %q", s)
+		}
+		return lua.LNumber(n), nil
+	case "number":
+		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("wants a number, got %q", s)
+		}
+		return lua.LNumber(n), nil
+	default:
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("wants a duration like 90s or 5m, got %q", s)
+		}
+		return lua.LString(d.String()), nil
+	}
 }

@@ -54,15 +54,19 @@ func (rt *Runtime) buildModule(domain func(rt *Runtime, mod *lua.LTable)) *lua.L
 	rt.Register(mod, "fail", false, func(rt *Runtime, L *lua.LState) int {
 		msg := L.CheckString(1)
 		code := CodeFailed
+		status := 0
 		if opts := L.OptTable(2, nil); opts != nil {
-			if err := CheckOptions(opts, "px.fail", []string{"code"}); err != nil {
+			if err := CheckOptions(opts, "px.fail", []string{"code", "status"}); err != nil {
 				Raise(L, err)
 			}
 			if c, ok := opts.RawGetString("code").(lua.LString); ok {
 				code = string(c)
 			}
+			if n, ok := opts.RawGetString("status").(lua.LNumber); ok && n > 0 && n < 256 {
+				status = int(n)
+			}
 		}
-		Raise(L, &Error{Code: code, Message: msg, Op: "px.fail"})
+		Raise(L, &Error{Code: code, Message: msg, Op: "px.fail", Status: status})
 		return 0
 	})
 	rt.Register(mod, "has", false, func(rt *Runtime, L *lua.LState) int {
@@ -247,7 +251,7 @@ func (rt *Runtime) logTable() *lua.LTable {
 				rt.Warn("%s", msg)
 			case level == "error":
 				fmt.Fprintf(rt.Stderr, "pixels: %s\n", msg)
-			case level == "info" && (rt.Out.Quiet || rt.Out.JSON):
+			case level == "info" && (rt.Out.Quiet || rt.Out.JSON || !rt.Out.ErrTTY && !rt.Out.Debug):
 			default:
 				fmt.Fprintf(rt.Stderr, "pixels: %s\n", msg)
 			}

@@ -30,6 +30,7 @@ type Runtime struct {
 	module    *lua.LTable
 
 	defers   []deferred
+	status   int // the exit status a run function returned beside its value
 	atFinish []func(failed bool)
 	handlers map[string][]handler
 	nextID   int

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,8 @@ type ArgSpec struct {
 	Optional bool
 	Variadic bool
 }
+
+var verbWord = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 var flagTypes = []string{"string", "int", "number", "bool", "duration", "strings"}
 
@@ -179,9 +182,9 @@ func validName(name string) error {
 		return fmt.Errorf("\"name\" is required")
 	}
 	for _, w := range strings.Split(name, " ") {
-		if w == "" || strings.HasPrefix(w, "-") || strings.ContainsAny(w, "\t\n/\\") {
-			return fmt.Errorf("name %q: words must be non-empty, without slashes, not start with -",
-				name)
+		if !verbWord.MatchString(w) {
+			return fmt.Errorf("name %q: each word wants lowercase letters, digits and dashes, "+
+				"starting with a letter", name)
 		}
 	}
 	return nil
