@@ -25,7 +25,7 @@ var hostFunctions = []Function{
 			"and errors (nil when none failed) are indexed like items.",
 		Options: []Option{{Name: "limit", Type: "int", Doc: "at most this many at a time"}}},
 	{Name: "fail", Params: "message, opts?", Returns: "never",
-		Doc:     "Stop the command with a clear message.",
+		Doc: "Stop the command with a clear message.",
 		Options: []Option{{Name: "code", Type: "string", Default: "failed", Doc: "error code, e.g. usage"},
 			{Name: "status", Type: "int", Doc: "exit status to end with (1-255), instead of the code's"}}},
 	{Name: "has", Params: "feature", Returns: "boolean", Doc: "Whether this pixels has a feature."},
