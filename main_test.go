@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -34,7 +35,7 @@ func pixelsMain() int {
 }
 
 // simVersions are the TrueNAS generations the simulator plays in the end-to-end suite.
-var simVersions = []string{"25.04", "25.10"}
+var simVersions = []string{"25.04", "25.10", "26"}
 
 // TestScripts runs testdata/script/*.txtar: the built binary, driven as a user would, against
 // a simulator of its own per script, once for every TrueNAS generation the simulator plays.
@@ -50,6 +51,13 @@ func scriptParams(version string) testscript.Params {
 	return testscript.Params{
 		Dir:  filepath.Join("testdata", "script"),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": cmdStatus},
+		// [v26]: the simulator plays TrueNAS 26, which has no CPU or memory limits.
+		Condition: func(cond string) (bool, error) {
+			if cond == "v26" {
+				return strings.HasPrefix(version, "26"), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			home := e.WorkDir
 			e.Setenv("HOME", home)

@@ -3,7 +3,7 @@
 --   pixels run hello.lua -- NAME
 local name = arg[1] or "hello"
 
-local box = px.create { name = name, image = "alpine/3.20" }
+local box = px.create { name = name, image = "debian/12" }
 local r = px.exec(name, { "sh", "-c", "echo hello from $(hostname)" }, { check = true })
 io.write(r.stdout)
 px.destroy(name, { force = true })

@@ -40,6 +40,7 @@ func (s *Server) methods26(common map[string]handlerFunc) map[string]handlerFunc
 	for name, h := range map[string]handlerFunc{
 		"container.query":                     s.containerQuery,
 		"container.get_instance":              s.containerGet,
+		"container.update":                    s.containerUpdate,
 		"container.create":                    s.containerCreate,
 		"container.start":                     s.containerStart,
 		"container.stop":                      s.containerStop,
