@@ -38,7 +38,7 @@ func (s *Server) containerUpdate(cl *call) (any, *rpcError) {
 			n, ok := v.(float64)
 			if !ok || n != float64(int(n)) || n < 5 || n > 300 {
 				bad = append(bad, fieldError{attr: "container_update.shutdown_timeout",
-					msg: fmt.Sprintf("Input should be between 5 and 300, got %v", v),
+					msg:   fmt.Sprintf("Input should be between 5 and 300, got %v", v),
 					errno: int(syscall.EINVAL)})
 				continue
 			}
