@@ -135,6 +135,9 @@ func (rt *Runtime) Emit(L *lua.LState, event string, ev *lua.LTable) *Error {
 		if err := L.CallByParam(lua.P{Fn: h.fn, NRet: 2, Protect: true}, ev); err != nil {
 			e := FromLua(err)
 			e.Message = fmt.Sprintf("%s handler: %s", event, e.Message)
+			if e.Code == CodeScript {
+				e.Code = CodeFailed // the handler's own file:line is in the message
+			}
 			return e
 		}
 		ok, reason := L.Get(-2), L.Get(-1)
