@@ -24,6 +24,7 @@ import (
 	"github.com/pixels-dev/pixels/scripts"
 	"github.com/urfave/cli/v2"
 	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/term"
 )
 
 // defaultSimVersion is the TrueNAS generation the simulator plays unless sim.version says
@@ -294,12 +295,27 @@ func (a *app) sshClient(rt *engine.Runtime) (*ssh.Client, error) {
 	}
 	c, err := ssh.New(ssh.Options{User: a.cfg.SSH.User, KeyPath: a.cfg.SSH.Key,
 		DataDir: a.paths.Data, Logger: a.log,
-		Notice: func(msg string) { rt.Notice("%s", msg) }})
+		Notice:     func(msg string) { rt.Notice("%s", msg) },
+		Passphrase: a.askPassphrase})
 	if err != nil {
 		return nil, err
 	}
 	a.sshc = c
 	return c, nil
+}
+
+// askPassphrase reads an SSH key's passphrase from the terminal, without echo. Without a
+// terminal it says how to do without one.
+func (a *app) askPassphrase(prompt string) ([]byte, error) {
+	in, ok := a.env.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return nil, errors.New("the key is passphrase-protected and there is no terminal to " +
+			"ask on: add it to ssh-agent (ssh-add), or set ssh.key to a key without one")
+	}
+	fmt.Fprint(a.env.stderr, prompt)
+	pass, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(a.env.stderr)
+	return pass, err
 }
 
 func (a *app) close() {
