@@ -34,6 +34,9 @@ func pixelsMain() int {
 	})
 }
 
+// schemaFile holds the real 25.04 method schemas, beside the project in every checkout.
+const schemaFile = "../shared/truenas/methods-25.04.json"
+
 // simVersions are the TrueNAS generations the simulator plays in the end-to-end suite.
 var simVersions = []string{"25.04", "25.10", "26"}
 
@@ -70,6 +73,12 @@ func scriptParams(version string) testscript.Params {
 			e.Setenv("PIXELS_SIM_VERSION", version)
 			e.Setenv("SIMVER", version)
 			e.Setenv("SSH_AUTH_SOCK", "")
+			// The simulator checks every request against TrueNAS's own method schemas.
+			if schema, err := filepath.Abs(schemaFile); err == nil && version == "25.04" {
+				if _, err := os.Stat(schema); err == nil {
+					e.Setenv("PIXELS_SIM_SCHEMA", schema)
+				}
+			}
 			simDir := filepath.Join(home, ".cache", "pixels", "sim")
 			e.Defer(func() { _ = sim.StopBackground(simDir) })
 			return nil

@@ -32,6 +32,9 @@ func (a *app) simCommand() *cli.Command {
 						Usage:   "TrueNAS version to play (25.04, 25.10, 26, 26-rc)",
 						EnvVars: []string{"PIXELS_SIM_VERSION"}},
 					&cli.DurationFlag{Name: "idle", Usage: "exit after this long unused (0: never)"},
+					&cli.StringFlag{Name: "schema", EnvVars: []string{"PIXELS_SIM_SCHEMA"},
+						Usage: "check every request against this TrueNAS methods JSON file " +
+							"and answer violations as TrueNAS does"},
 					&cli.BoolFlag{Name: "background", Hidden: true},
 				},
 				Action: a.simServe,
@@ -111,7 +114,8 @@ func (a *app) simServe(c *cli.Context) error {
 		dir = a.simDir()
 	}
 	opts := sim.Options{Dir: dir, Version: c.String("version"), Listen: c.String("listen"),
-		TLS: c.Bool("tls"), Idle: c.Duration("idle"), Logger: a.log}
+		TLS: c.Bool("tls"), Idle: c.Duration("idle"), Logger: a.log,
+		SchemaFile: c.String("schema")}
 	if c.Bool("background") {
 		opts.Idle = 10 * time.Minute
 		if v := os.Getenv("PIXELS_SIM_IDLE"); v != "" {
