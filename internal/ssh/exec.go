@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/term"
@@ -110,6 +111,10 @@ func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, e
 	}
 
 	c.log.Debug("ssh exec", "addr", addr, "command", cmd)
+	started := time.Now()
+	defer func() {
+		c.log.Debug("ssh exec done", "addr", addr, "took", time.Since(started).Round(time.Microsecond))
+	}()
 	if err := sess.Start(cmd); err != nil {
 		return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, err)
 	}

@@ -180,6 +180,7 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 	s.register(id, p)
 
 	c.log.Debug("truenas call", "id", id, "method", method, "params", logParams(method, params))
+	start := time.Now()
 	if err := s.write(msg); err != nil {
 		s.unregister(id, p)
 		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
@@ -190,7 +191,7 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 
 	select {
 	case f := <-p.ch:
-		return c.reply(method, id, f)
+		return c.reply(method, id, f, start)
 	case <-ctx.Done():
 		s.unregister(id, p)
 		return nil, ctxError(ctx, method)
@@ -198,7 +199,7 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 		// The reader hands a reply over before it stops, so one that came is waiting.
 		select {
 		case f := <-p.ch:
-			return c.reply(method, id, f)
+			return c.reply(method, id, f, start)
 		default:
 		}
 		s.unregister(id, p)
@@ -207,12 +208,15 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 }
 
 // reply turns a reply frame into the result or an *Error.
-func (c *Conn) reply(method, id string, f frame) (json.RawMessage, error) {
+func (c *Conn) reply(method, id string, f frame, start time.Time) (json.RawMessage, error) {
+	took := time.Since(start).Round(time.Microsecond)
 	if f.Error != nil {
 		e := newCallError(method, f.Error)
-		c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason)
+		c.log.Debug("truenas error", "id", id, "method", method, "reason", e.Reason,
+			"took", took)
 		return nil, e
 	}
+	c.log.Debug("truenas reply", "id", id, "method", method, "took", took)
 	return f.Result, nil
 }
 
