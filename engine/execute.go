@@ -35,16 +35,8 @@ func (c Cmd) Arg(name string) lua.LValue { return c.Args.RawGetString(name) }
 // then renders what run returned.
 func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *cli.Context,
 	pos, rest []string) error {
-	if e.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-	}
-	rt := e.newRuntime(ctx, false)
-	defer rt.Close()
-	defer rt.guard()()
-	rt.gil.Lock()
-	defer rt.gil.Unlock()
+	rt, done := e.commandRuntime(ctx)
+	defer done()
 
 	cmd, uerr := rt.buildCmd(spec, c, pos, rest)
 	if uerr != nil {
@@ -62,6 +54,24 @@ func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *
 			"%s no longer returns px.command{}", src.display)}
 	}
 	return rt.call(tbl.RawGetString("run"), luar.New(rt.L, cmd))
+}
+
+// commandRuntime makes the runtime a verb or recipe runs in: bounded by the global
+// --timeout, watched for runaway memory, and locked for this goroutine. done undoes it all.
+func (e *Engine) commandRuntime(ctx context.Context) (*Runtime, func()) {
+	cancel := context.CancelFunc(func() {})
+	if e.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+	}
+	rt := e.newRuntime(ctx, false)
+	unguard := rt.guard()
+	rt.gil.Lock()
+	return rt, func() {
+		rt.gil.Unlock()
+		unguard()
+		rt.Close()
+		cancel()
+	}
 }
 
 // call runs fn(args...) protected, runs cleanups, and renders the result.

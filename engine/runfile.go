@@ -26,16 +26,8 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 	if err != nil {
 		return err
 	}
-	if e.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.timeout)
-		defer cancel()
-	}
-	rt := e.newRuntime(ctx, false)
-	defer rt.Close()
-	defer rt.guard()()
-	rt.gil.Lock()
-	defer rt.gil.Unlock()
+	rt, done := e.commandRuntime(ctx)
+	defer done()
 	L := rt.L
 	L.SetGlobal("px", rt.module)
 	argT := L.NewTable()
