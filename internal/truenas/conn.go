@@ -142,6 +142,17 @@ func (c *Conn) call(ctx context.Context, method string, params []any,
 			return nil, fmt.Errorf("calling %s: %w", method, err)
 		}
 		raw, err := c.callOn(ctx, s, method, params, job)
+		// A request that never left because its session died (between current() seeing
+		// it alive and the write) is sent again on a fresh session: it cannot have run.
+		var ns *notSentError
+		if errors.As(err, &ns) && c.reconnect != nil && attempt < 3 {
+			select {
+			case <-s.done:
+				continue
+			case <-ctx.Done():
+				return nil, ctxError(ctx, method)
+			}
+		}
 		// The server frees a call's slot only after sending its reply, so a call sent the
 		// moment ours freed can still find 20 in flight. The refused call never ran: retry.
 		var te *Error
@@ -167,9 +178,12 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 	case <-ctx.Done():
 		return nil, ctxError(ctx, method)
 	case <-s.done:
-		return nil, s.lostError(method)
+		return nil, &notSentError{s.lostError(method)}
 	}
 	defer func() { <-c.sem }()
+	if s.dead() {
+		return nil, &notSentError{s.lostError(method)} // died while we waited for a slot
+	}
 
 	id := "px-" + strconv.FormatUint(c.nextID.Add(1), 10)
 	msg, err := json.Marshal(request{JSONRPC: "2.0", ID: id, Method: method, Params: params})
@@ -182,8 +196,11 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 	c.log.Debug("truenas call", "id", id, "method", method, "params", logParams(method, params))
 	start := time.Now()
 	if err := s.write(msg); err != nil {
+		// A failed write leaves the socket unusable: shut it so the reader ends and the
+		// next call reconnects. No whole frame went out, so the server cannot have run it.
+		_ = s.ws.Close()
 		s.unregister(id, p)
-		return nil, fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)
+		return nil, &notSentError{fmt.Errorf("sending %s: %w: %w", method, ErrUnreachable, err)}
 	}
 	if job != nil {
 		job.reqID, job.sent = id, true
@@ -206,6 +223,13 @@ func (c *Conn) callOn(ctx context.Context, s *session, method string, params []a
 		return nil, s.lostError(method)
 	}
 }
+
+// notSentError marks a call that failed before its request was written, so retrying it on
+// a new session cannot run it twice. Its text is the cause's.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
 
 // reply turns a reply frame into the result or an *Error.
 func (c *Conn) reply(method, id string, f frame, start time.Time) (json.RawMessage, error) {
