@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pixels-dev/pixels/internal/sim"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -52,8 +54,9 @@ func TestScripts(t *testing.T) {
 
 func scriptParams(version string) testscript.Params {
 	return testscript.Params{
-		Dir:  filepath.Join("testdata", "script"),
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": cmdStatus},
+		Dir: filepath.Join("testdata", "script"),
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"status": cmdStatus, "waitfile": cmdWaitfile},
 		// [v26]: the simulator plays TrueNAS 26, which has no CPU or memory limits.
 		Condition: func(cond string) (bool, error) {
 			if cond == "v26" {
@@ -106,6 +109,43 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// cmdWaitfile is `waitfile PATH [VAR REGEXP]`: poll, up to a deadline, until PATH exists
+// and, when VAR is given, its content matches REGEXP; VAR is then set to the last group of
+// the match. It lets a script wait for a background command (a recipe writing a marker, a
+// simulator writing its record) without fixed sleeps.
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 1 && len(args) != 3) {
+		ts.Fatalf("usage: waitfile PATH [VAR REGEXP]")
+	}
+	path := ts.MkAbs(args[0])
+	var re *regexp.Regexp
+	if len(args) == 3 {
+		var err error
+		if re, err = regexp.Compile(args[2]); err != nil {
+			ts.Fatalf("waitfile: %v", err)
+		}
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			if re == nil {
+				return
+			}
+			if m := re.FindSubmatch(b); m != nil {
+				ts.Setenv(args[1], string(m[len(m)-1]))
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			ts.Fatalf("waitfile: %s did not appear (or match) within 30s", args[0])
+		}
 	}
 }
 
