@@ -71,7 +71,7 @@ func splitArgs(args []string, globals []globalFlag, tree *node) split {
 				i = j
 				continue
 			}
-			if cur.spec == nil {
+			if cur == tree {
 				glob = append(glob, a) // unknown: let the parser report it
 				continue
 			}
@@ -97,6 +97,10 @@ func splitArgs(args []string, globals []globalFlag, tree *node) split {
 				if j, ok := takeGlobal(i); ok {
 					i = j
 					continue
+				}
+				if (args[i] == "--help" || args[i] == "-h") && len(path) > 0 && len(tail) == 0 &&
+					cur != tree && len(cur.children) > 0 {
+					continue // a bare group shows its sub-verbs, which --help would not
 				}
 			}
 			tail = append(tail, args[i])

@@ -30,7 +30,6 @@ func globalsOf(flags []cli.Flag) []globalFlag {
 		_, isBool := f.(*cli.BoolFlag)
 		out = append(out, globalFlag{names: f.Names(), value: !isBool})
 	}
-	out = append(out, globalFlag{names: []string{"help", "h"}})
 	return out
 }
 
@@ -40,7 +39,7 @@ func (e *Engine) Run(ctx context.Context, args []string) error {
 		return &Error{Code: CodeInternal, Message: err.Error()}
 	}
 	allFlags := append(engineFlags(), e.opts.GlobalFlags...)
-	sp := splitArgs(args, globalsOf(allFlags)[:len(allFlags)], e.tree)
+	sp := splitArgs(args, globalsOf(allFlags), e.tree)
 	app := e.app(allFlags, &sp)
 	var unknown string
 	app.CommandNotFound = func(c *cli.Context, name string) { unknown = name }
