@@ -10,6 +10,7 @@ import (
 
 	"github.com/pixels-dev/pixels/engine"
 	"github.com/pixels-dev/pixels/internal/ssh"
+	"github.com/pixels-dev/pixels/internal/truenas"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,7 +41,7 @@ func (a *app) doctorCommand() *cli.Command {
 				}
 			} else {
 				for _, ch := range checks {
-					fmt.Fprintf(a.env.stdout, "%-5s %-12s %s\n", ch.status, ch.name, ch.detail)
+					fmt.Fprintf(a.env.stdout, "%-5s %-15s %s\n", ch.status, ch.name, ch.detail)
 				}
 			}
 			if failed > 0 {
@@ -80,6 +81,11 @@ func (a *app) doctor(ctx context.Context) []check {
 	} else {
 		out = append(out, check{"truenas", "ok", fmt.Sprintf("%s, TrueNAS %s, logged in as %s",
 			target, b.Version(), a.cfg.TrueNAS.Username)})
+		if d, ok := b.(truenas.Diagnoser); ok {
+			for _, f := range d.Diagnose(cctx, a.cfg.Defaults.NICType, a.cfg.Defaults.Parent) {
+				out = append(out, check{f.Name, f.Status, f.Detail})
+			}
+		}
 		list, err := b.List(cctx, "px-")
 		if err != nil {
 			out = append(out, check{"containers", "fail", err.Error()})

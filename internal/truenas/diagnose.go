@@ -1,0 +1,59 @@
+package truenas
+
+import (
+	"context"
+	"fmt"
+)
+
+// Finding is one thing a backend can tell `pixels doctor` about the NAS.
+type Finding struct {
+	Name   string // e.g. "virtualization"
+	Status string // ok, warn or fail
+	Detail string // what was found, and the fix when it is not ok
+}
+
+// Diagnoser is implemented by backends that can check a NAS's readiness for pixels beyond a
+// login: the container service's state, its pool, and which host interface new containers
+// would attach to.
+type Diagnoser interface {
+	Diagnose(ctx context.Context, nicType, parent string) []Finding
+}
+
+// Diagnose checks virt.global.config and the NIC pixels would pick.
+func (v *virt) Diagnose(ctx context.Context, nicType, parent string) []Finding {
+	var out []Finding
+	cfg, err := v.config(ctx)
+	switch {
+	case err != nil:
+		out = append(out, Finding{"virtualization", "fail", err.Error()})
+	case cfg.State != "INITIALIZED":
+		out = append(out, Finding{"virtualization", "fail", fmt.Sprintf("state %s, pool %q: "+
+			"choose a pool under Containers (Virtualization) settings on the NAS", cfg.State,
+			cfg.Pool)})
+	default:
+		out = append(out, Finding{"virtualization", "ok",
+			fmt.Sprintf("Incus initialized, pool %s (dataset %s)", cfg.Pool, cfg.Dataset)})
+	}
+	return append(out, nicFinding(ctx, v.c, nicType, parent))
+}
+
+// Diagnose on 26 checks the NIC choice; the container service needs no initialising there.
+func (x *lxc) Diagnose(ctx context.Context, nicType, parent string) []Finding {
+	out := []Finding{{"virtualization", "ok", "TrueNAS 26 containers (libvirt LXC); addresses " +
+		"come from a reporter pixels installs in each container"}}
+	return append(out, nicFinding(ctx, x.c, nicType, parent))
+}
+
+func nicFinding(ctx context.Context, c *Conn, nicType, parent string) Finding {
+	ch, err := pickNIC(ctx, c, nicType, parent)
+	switch {
+	case err != nil:
+		return Finding{"nic", "fail", err.Error() + " (check defaults.parent)"}
+	case ch.Parent == "":
+		return Finding{"nic", "warn", "no host interface holds the default route, so new " +
+			"containers get the default network, which may not be reachable from here " +
+			"(set defaults.parent and defaults.nic_type)"}
+	default:
+		return Finding{"nic", "ok", fmt.Sprintf("%s on %s", ch.Type, ch.Parent)}
+	}
+}

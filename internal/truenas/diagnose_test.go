@@ -1,0 +1,52 @@
+package truenas
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDiagnose(t *testing.T) {
+	tests := []struct {
+		name       string
+		state      string
+		ifaces     []any
+		routes     []string
+		wantVirt   string
+		wantNIC    string
+		wantDetail string
+	}{
+		{name: "ready, bridge on the default route", state: "INITIALIZED",
+			ifaces: []any{map[string]any{"id": "br0", "name": "br0", "type": "BRIDGE",
+				"aliases": []any{inet("127.0.2.1", 24)}}},
+			routes: []string{"127.0.2.254"}, wantVirt: "ok", wantNIC: "ok",
+			wantDetail: "BRIDGED on br0"},
+		{name: "no pool chosen", state: "NO_POOL", routes: []string{"127.0.2.254"},
+			wantVirt: "fail", wantNIC: "warn", wantDetail: "defaults.parent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t)
+			v := s.virtModel()
+			v.ifaces, v.routes = tt.ifaces, tt.routes
+			s.handle("virt.global.config", func(*fakeReq) (any, *fakeErr) {
+				return map[string]any{"id": 1, "pool": "tank", "dataset": "tank/.ix-virt",
+					"storage_pools": []string{"tank"}, "state": tt.state}, nil
+			})
+			b := dialFake(t, s)
+			d, ok := b.(Diagnoser)
+			if !ok {
+				t.Fatal("the 25.x backend does not diagnose")
+			}
+			got := map[string]Finding{}
+			for _, f := range d.Diagnose(testCtx(t), "", "") {
+				got[f.Name] = f
+			}
+			if got["virtualization"].Status != tt.wantVirt {
+				t.Errorf("virtualization = %+v, want %s", got["virtualization"], tt.wantVirt)
+			}
+			if got["nic"].Status != tt.wantNIC || !strings.Contains(got["nic"].Detail, tt.wantDetail) {
+				t.Errorf("nic = %+v, want %s mentioning %q", got["nic"], tt.wantNIC, tt.wantDetail)
+			}
+		})
+	}
+}
