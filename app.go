@@ -108,7 +108,8 @@ func run(ctx context.Context, args []string, e env) int {
 
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Usage: "config file (default $XDG_CONFIG_HOME/pixels/config.toml)"},
+		&cli.StringFlag{Name: "config",
+			Usage: "config file (default $XDG_CONFIG_HOME/pixels/config.toml)"},
 		&cli.StringFlag{Name: "host", Usage: "TrueNAS host, host:port or wss:// URL"},
 		&cli.StringFlag{Name: "api-key", Usage: "TrueNAS API key (prefer PIXELS_TRUENAS_API_KEY)"},
 		&cli.StringFlag{Name: "username", Aliases: []string{"u"}, Usage: "owner of the API key"},

@@ -19,15 +19,18 @@ var hostFunctions = []Function{
 	{Name: "defer", Params: "fn, opts?", Returns: "nothing",
 		Doc: "Run fn when the command ends, last registered first, even after Ctrl-C.",
 		Options: []Option{{Name: "on", Type: "string", Default: "always",
-			Enum: []string{"always", "error"}, Doc: "run always, or only when the command failed"}}},
+			Enum: []string{"always", "error"},
+			Doc:  "run always, or only when the command failed"}}},
 	{Name: "parallel", Params: "items, fn, opts?", Returns: "results, errors",
 		Doc: "Call fn(item, index) for every item at once; blocking calls overlap. Results " +
 			"and errors (nil when none failed) are indexed like items.",
 		Options: []Option{{Name: "limit", Type: "int", Doc: "at most this many at a time"}}},
 	{Name: "fail", Params: "message, opts?", Returns: "never",
 		Doc: "Stop the command with a clear message.",
-		Options: []Option{{Name: "code", Type: "string", Default: "failed", Doc: "error code, e.g. usage"},
-			{Name: "status", Type: "int", Doc: "exit status to end with (1-255), instead of the code's"}}},
+		Options: []Option{{Name: "code", Type: "string", Default: "failed",
+			Doc: "error code, e.g. usage"},
+			{Name: "status", Type: "int",
+				Doc: "exit status to end with (1-255), instead of the code's"}}},
 	{Name: "has", Params: "feature", Returns: "boolean", Doc: "Whether this pixels has a feature."},
 }
 

@@ -46,7 +46,8 @@ WantedBy=multi-user.target
 // provision writes what pixels needs inside a new container: our public key for root, DNS
 // servers when configured, and sshd started at boot. It then restarts the container so the
 // boot hook runs.
-func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string, dns []string) error {
+func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
+	dns []string) error {
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err

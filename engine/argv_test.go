@@ -12,7 +12,8 @@ func TestSplitArgs(t *testing.T) {
 		{Name: "cpu", Type: "int"}, {Name: "force", Type: "bool"}}})
 	tree.add(&CommandSpec{Name: "exec", Passthrough: true, Flags: []FlagSpec{
 		{Name: "env", Short: "e", Type: "strings"}}})
-	tree.add(&CommandSpec{Name: "checkpoint create", Flags: []FlagSpec{{Name: "label", Type: "string"}}})
+	tree.add(&CommandSpec{Name: "checkpoint create",
+		Flags: []FlagSpec{{Name: "label", Type: "string"}}})
 	globals := []globalFlag{{names: []string{"json"}}, {names: []string{"host"}, value: true}}
 	cases := []struct {
 		name            string

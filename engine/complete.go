@@ -16,7 +16,8 @@ func (e *Engine) completionCommand() *cli.Command {
 		Name:      "completion",
 		Usage:     "print a shell completion script (bash, zsh or fish)",
 		ArgsUsage: "SHELL",
-		Description: "bash: source <(pixels completion bash)\n   zsh:  source <(pixels completion zsh)\n" +
+		Description: "bash: source <(pixels completion bash)\n" +
+			"   zsh:  source <(pixels completion zsh)\n" +
 			"   fish: pixels completion fish | source",
 		Action: func(c *cli.Context) error {
 			script, ok := completionScripts[c.Args().First()]

@@ -163,13 +163,19 @@ func TestSpecRefusals(t *testing.T) {
 	cases := []struct {
 		name, code, want string
 	}{
-		{"unknown key", `{ name = "a", summery = "x", run = function() end }`, `unknown key "summery" (did you mean "summary"?)`},
-		{"bad flag type", `{ name = "a", flags = { { name = "n", type = "float" } }, run = function() end }`, `type "float" is not one of`},
-		{"duplicate flag", `{ name = "a", flags = { { name = "n" }, { name = "n" } }, run = function() end }`, `declared twice`},
+		{"unknown key", `{ name = "a", summery = "x", run = function() end }`,
+			`unknown key "summery" (did you mean "summary"?)`},
+		{"bad flag type", `{ name = "a", flags = { { name = "n", type = "float" } }, run = function() end }`,
+			`type "float" is not one of`},
+		{"duplicate flag", `{ name = "a", flags = { { name = "n" }, { name = "n" } }, run = function() end }`,
+			`declared twice`},
 		{"no run", `{ name = "a" }`, `"run" must be a function`},
-		{"bad default", `{ name = "a", flags = { { name = "n", type = "int", default = "x" } }, run = function() end }`, `default wants a number`},
-		{"variadic not last", `{ name = "a", args = { { name = "x", variadic = true }, { name = "y" } }, run = function() end }`, `only the last argument`},
-		{"requires newer", `{ name = "a", requires = "9.0", run = function() end }`, `needs pixels API 9.0`},
+		{"bad default", `{ name = "a", flags = { { name = "n", type = "int", default = "x" } }, run = function() end }`,
+			`default wants a number`},
+		{"variadic not last", `{ name = "a", args = { { name = "x", variadic = true }, { name = "y" } }, run = function() end }`,
+			`only the last argument`},
+		{"requires newer", `{ name = "a", requires = "9.0", run = function() end }`,
+			`needs pixels API 9.0`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

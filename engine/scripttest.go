@@ -230,7 +230,8 @@ func (e *Engine) testNames(ctx context.Context, src source) ([]string, error) {
 	return names, nil
 }
 
-func (e *Engine) runTest(ctx context.Context, src source, name string, world TestWorld) (*T, error) {
+func (e *Engine) runTest(ctx context.Context, src source, name string,
+	world TestWorld) (*T, error) {
 	module, cleanup, err := world(ctx)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@ func toolLn(tc *toolCtx, args []string) error {
 // under /tmp by default, and prints its path.
 func toolMktemp(tc *toolCtx, args []string) error {
 	f := parseFlags(args[1:], "p")
-	tmpl := "tmp.XXXXXXXXXX"
+	tmpl := "tmp." + strings.Repeat("X", 10) // mktemp's default template
 	if len(f.operands) > 0 {
 		tmpl = f.operands[0]
 	}
