@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 )
 
 // loginEx answers auth.login_ex. Failures are successful replies with AUTH_ERR, as on the
@@ -23,6 +24,9 @@ func (s *Server) loginEx(cl *call) (any, *rpcError) {
 		return nil, rerr
 	}
 
+	if s.logins.refused(time.Now()) {
+		return nil, rateLimited()
+	}
 	s.mu.Lock()
 	key, pass := s.st.APIKey, s.st.Password
 	s.mu.Unlock()
@@ -37,6 +41,7 @@ func (s *Server) loginEx(cl *call) (any, *rpcError) {
 			msg: fmt.Sprintf("Unsupported mechanism %q", p.Mechanism), errno: errnoEINVAL})
 	}
 	if !ok {
+		s.logins.failed(time.Now())
 		return map[string]any{"response_type": "AUTH_ERR"}, nil
 	}
 	cl.c.authed.Store(true)

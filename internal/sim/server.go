@@ -45,6 +45,7 @@ type Server struct {
 	log    *slog.Logger
 	ver    version
 	faults *faults
+	logins loginLimit // failed-login rate limit
 	schema *schemaSet
 
 	mu      sync.Mutex // guards st, boxes, sshd and the record

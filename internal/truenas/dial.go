@@ -223,6 +223,12 @@ func login(ctx context.Context, call caller, opts DialOptions) error {
 		URLs         []string `json:"urls"`
 	}
 	if err := call(ctx, "auth.login_ex", []any{cred}, &res); err != nil {
+		if errors.Is(err, ErrBusy) && strings.Contains(err.Error(), "Rate Limit") {
+			// Retrying would only extend the lockout.
+			return fmt.Errorf("logging in as %q: %w: TrueNAS refuses logins from this address "+
+				"for now after repeated failures; wait a minute, then check the API key (%v)",
+				user, ErrAuth, err)
+		}
 		return fmt.Errorf("logging in as %q: %w", user, err)
 	}
 	switch res.ResponseType {

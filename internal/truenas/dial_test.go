@@ -265,3 +265,19 @@ func TestDialNoAPI(t *testing.T) {
 		t.Fatalf("Dial error = %v, want ErrUnsupported", err)
 	}
 }
+
+// TestDialLoginRateLimited: a login refused with EBUSY "Rate Limit Exceeded" is an auth
+// failure that says to wait, and is not retried.
+func TestDialLoginRateLimited(t *testing.T) {
+	s := newFake(t)
+	s.handle("auth.login_ex", func(*fakeReq) (any, *fakeErr) {
+		return nil, callErr(16, "EBUSY", "Rate Limit Exceeded")
+	})
+	_, err := Dial(testCtx(t), DialOptions{Host: s.url, APIKey: s.apiKey})
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "wait a minute") {
+		t.Fatalf("Dial error = %v, want ErrAuth saying to wait", err)
+	}
+	if n := len(s.callsTo("auth.login_ex")); n != 1 {
+		t.Errorf("login sent %d times, want 1 (no retry)", n)
+	}
+}
