@@ -24,7 +24,7 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		w = &crlfWriter{w: out}
 	}
 
-	// TODO(#5): commands in the interactive shell get empty stdin and Ctrl-C cannot
+	// TODO(#3): commands in the interactive shell get empty stdin and Ctrl-C cannot
 	// interrupt a running one; sharing the line editor's input with a running command needs
 	// a terminal model the sandbox lacks.
 	stdin, release, err := stdinFile(nil)

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build unix
 
 package ssh
 
@@ -7,7 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // inputPoll bounds how long stopping the terminal copy can take.
@@ -17,7 +18,7 @@ const inputPoll = 50 * time.Millisecond
 // for input with ppoll and a short timeout rather than a blocking read, so that when the
 // console ends no goroutine is left inside a read of the user's terminal, where it would
 // take the next keystroke meant for whoever reads stdin later. Polling the descriptor works
-// whether or not something else has put it in non-blocking mode.
+// whether or not something else has put it in non-blocking mode, on every Unix.
 func terminalInput(tty *os.File, w io.WriteCloser) (stop func()) {
 	fd := int(tty.Fd())
 	quit := make(chan struct{})
@@ -63,20 +64,13 @@ func terminalInput(tty *os.File, w io.WriteCloser) (stop func()) {
 
 // readable waits up to timeout for fd to have input (or a hang-up, which a read reports).
 func readable(fd int, timeout time.Duration) (bool, error) {
-	pfd := struct {
-		fd      int32
-		events  int16
-		revents int16
-	}{fd: int32(fd), events: 0x1} // POLLIN
-	ts := syscall.NsecToTimespec(int64(timeout))
-
-	n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1,
-		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(timeout/time.Millisecond))
 	switch {
-	case errno == syscall.EINTR:
+	case err == unix.EINTR:
 		return false, nil
-	case errno != 0:
-		return false, errno
+	case err != nil:
+		return false, err
 	}
 	return n > 0, nil
 }
