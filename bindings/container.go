@@ -46,6 +46,10 @@ func containerTable(L *lua.LState, c *truenas.Container) *lua.LTable {
 	return t
 }
 
+// statuses are the container states TrueNAS reports (Incus's, and 26's SUSPENDED).
+var statuses = []string{"RUNNING", "STOPPED", "STARTING", "STOPPING", "FROZEN", "FREEZING",
+	"THAWED", "ABORTING", "ERROR", "UNKNOWN", "SUSPENDED"}
+
 func randomName() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
@@ -73,6 +77,11 @@ func (m *module) get(rt *engine.Runtime, L *lua.LState) int {
 
 func (m *module) list(rt *engine.Runtime, L *lua.LState) int {
 	o := decode(L, "list", 1)
+	want := strings.ToUpper(o.str("status", ""))
+	if want != "" && !contains(statuses, want) {
+		raise(L, engine.CodeUsage, "px.list", "", "px.list: status %q is not one of %s",
+			o.str("status", ""), strings.ToLower(strings.Join(statuses, ", ")))
+	}
 	b := m.backend(rt, L, "px.list")
 	var cs []truenas.Container
 	var err error
@@ -82,7 +91,6 @@ func (m *module) list(rt *engine.Runtime, L *lua.LState) int {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	out := L.NewTable()
-	want := strings.ToUpper(o.str("status", ""))
 	for i := range cs {
 		if want != "" && cs[i].Status != want {
 			continue
