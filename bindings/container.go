@@ -155,6 +155,27 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	if err := CheckName(name); err != nil {
 		raise(L, engine.CodeUsage, op, name, "%v", err)
 	}
+
+	// pre_create handlers may edit ev.opts in place or replace it; either way the options
+	// are decoded (and checked) again afterwards.
+	opts, ok := L.Get(1).(*lua.LTable)
+	if !ok {
+		opts = L.NewTable()
+	}
+	ev := L.NewTable()
+	ev.RawSetString("name", lua.LString(name))
+	ev.RawSetString("opts", opts)
+	if err := rt.Emit(L, "pre_create", ev); err != nil {
+		err.Target = name
+		engine.Raise(L, err)
+	}
+	if t, ok := ev.RawGetString("opts").(*lua.LTable); ok {
+		opts = t
+	}
+	L.SetTop(1)
+	L.Replace(1, opts)
+	o = decode(L, "create", 1)
+
 	if o.has("cpu") && o.integer("cpu", 0) < 1 {
 		raise(L, engine.CodeUsage, op, name, "%s: option \"cpu\" wants a positive whole number, "+
 			"got %d", op, o.integer("cpu", 0))
@@ -168,20 +189,6 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	if o.has("from") {
 		// TODO(#3): clone from NAME@CHECKPOINT (pool.snapshot.clone or a cron job per version).
 		raise(L, "unsupported", op, name, "%s: option \"from\" is not supported yet", op)
-	}
-	ev := L.NewTable()
-	ev.RawSetString("name", lua.LString(name))
-	ev.RawSetString("opts", L.Get(1))
-	if L.Get(1) == lua.LNil {
-		ev.RawSetString("opts", L.NewTable())
-	}
-	if err := rt.Emit(L, "pre_create", ev); err != nil {
-		err.Target = name
-		engine.Raise(L, err)
-	}
-	if t, ok := ev.RawGetString("opts").(*lua.LTable); ok && t != L.Get(1) {
-		L.Replace(1, t)
-		o = decode(L, "create", 1)
 	}
 
 	spec := truenas.CreateSpec{Name: Prefix + name, Image: o.str("image", m.d.Defaults.Image),
@@ -336,9 +343,7 @@ func (m *module) start(rt *engine.Runtime, L *lua.LState) int {
 	const op = "px.start"
 	name := argName(L, op, 1)
 	o := decode(L, "start", 2)
-	if e := m.emitName(rt, L, "pre_start", name); e != nil {
-		engine.Raise(L, e)
-	}
+	o = m.emitPre(rt, L, "pre_start", "start", name, 2)
 	b := m.backend(rt, L, op)
 	ctx, cancel := context.WithTimeout(rt.Context(L), o.duration("timeout", 5*time.Minute))
 	defer cancel()
@@ -373,9 +378,7 @@ func (m *module) stop(rt *engine.Runtime, L *lua.LState) int {
 	const op = "px.stop"
 	name := argName(L, op, 1)
 	o := decode(L, "stop", 2)
-	if e := m.emitName(rt, L, "pre_stop", name); e != nil {
-		engine.Raise(L, e)
-	}
+	o = m.emitPre(rt, L, "pre_stop", "stop", name, 2)
 	b := m.backend(rt, L, op)
 	timeout := o.duration("timeout", 2*time.Minute)
 	var c *truenas.Container
@@ -412,9 +415,7 @@ func (m *module) destroy(rt *engine.Runtime, L *lua.LState) int {
 	const op = "px.destroy"
 	name := argName(L, op, 1)
 	o := decode(L, "destroy", 2)
-	if e := m.emitName(rt, L, "pre_destroy", name); e != nil {
-		engine.Raise(L, e)
-	}
+	o = m.emitPre(rt, L, "pre_destroy", "destroy", name, 2)
 	b := m.backend(rt, L, op)
 	var c *truenas.Container
 	var err error
@@ -495,10 +496,29 @@ func (m *module) wait(rt *engine.Runtime, L *lua.LState) int {
 	return 1
 }
 
-func (m *module) emitName(rt *engine.Runtime, L *lua.LState, event, name string) *engine.Error {
+// emitPre fires a pre_* event whose ev.opts is the options table at stack index idx, which
+// handlers may edit in place or replace; the options are then decoded again for fn.
+func (m *module) emitPre(rt *engine.Runtime, L *lua.LState, event, fn, name string,
+	idx int) *opts {
+	t, ok := L.Get(idx).(*lua.LTable)
+	if !ok {
+		t = L.NewTable()
+	}
 	ev := L.NewTable()
 	ev.RawSetString("name", lua.LString(name))
-	return rt.Emit(L, event, ev)
+	ev.RawSetString("opts", t)
+	if e := rt.Emit(L, event, ev); e != nil {
+		e.Target = name
+		engine.Raise(L, e)
+	}
+	if nt, ok := ev.RawGetString("opts").(*lua.LTable); ok {
+		t = nt
+	}
+	if L.GetTop() < idx {
+		L.SetTop(idx)
+	}
+	L.Replace(idx, t)
+	return decode(L, fn, idx)
 }
 
 func (m *module) emitContainer(rt *engine.Runtime, L *lua.LState, event string, c *lua.LTable) {
