@@ -174,7 +174,7 @@ func randomFaults(rng *rand.Rand) string {
 	var f []string
 	for len(f) == 0 {
 		if rng.IntN(2) == 0 {
-			f = append(f, fmt.Sprintf("delete_busy=%d", 1+rng.IntN(3)))
+			f = append(f, fmt.Sprintf("delete_busy=%d", 1+rng.IntN(2))) // destroy tries 3 times
 		}
 		if rng.IntN(2) == 0 {
 			f = append(f, fmt.Sprintf("ip_late=%dms", 100+rng.IntN(400)))
