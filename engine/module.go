@@ -296,7 +296,7 @@ func (rt *Runtime) traced(L *lua.LState, name string, fn HostFunc) int {
 			args = append(args, "function")
 			continue
 		}
-		b, _ := json.Marshal(ToGo(v))
+		b, _ := json.Marshal(redact(ToGo(v), false))
 		args = append(args, string(b))
 	}
 	start := time.Now()
@@ -312,4 +312,32 @@ func (rt *Runtime) traced(L *lua.LState, name string, fn HostFunc) int {
 	n := fn(rt, L)
 	failed = false
 	return n
+}
+
+// redact hides values that may be secrets in traced arguments: everything under an env
+// table, and keys that name a secret.
+func redact(v any, hide bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			lk := strings.ToLower(k)
+			secret := hide || lk == "env" || strings.Contains(lk, "password") ||
+				strings.Contains(lk, "secret") || strings.Contains(lk, "token") ||
+				strings.Contains(lk, "api_key")
+			out[k] = redact(e, secret)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redact(e, hide)
+		}
+		return out
+	default:
+		if hide && v != nil {
+			return "***"
+		}
+		return v
+	}
 }

@@ -139,14 +139,19 @@ func (e *Engine) newRuntimeWith(ctx context.Context, declaring bool,
 func (rt *Runtime) installStdlib() {
 	L := rt.L
 	L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
+		// Under --json stdout carries the JSON result alone, so print talks on stderr.
+		w := rt.Stdout
+		if rt.Out.JSON {
+			w = rt.Stderr
+		}
 		n := L.GetTop()
 		for i := 1; i <= n; i++ {
 			if i > 1 {
-				io.WriteString(rt.Stdout, "\t")
+				io.WriteString(w, "\t")
 			}
-			io.WriteString(rt.Stdout, luaToString(L, L.Get(i)))
+			io.WriteString(w, luaToString(L, L.Get(i)))
 		}
-		io.WriteString(rt.Stdout, "\n")
+		io.WriteString(w, "\n")
 		return 0
 	}))
 	if strTable, ok := L.GetGlobal("string").(*lua.LTable); ok {
@@ -155,8 +160,12 @@ func (rt *Runtime) installStdlib() {
 	if ioTable, ok := L.GetGlobal("io").(*lua.LTable); ok {
 		// io.write is data too: it goes where print goes.
 		ioTable.RawSetString("write", L.NewFunction(func(L *lua.LState) int {
+			w := rt.Stdout
+			if rt.Out.JSON {
+				w = rt.Stderr
+			}
 			for i := 1; i <= L.GetTop(); i++ {
-				io.WriteString(rt.Stdout, L.CheckString(i))
+				io.WriteString(w, L.CheckString(i))
 			}
 			return 0
 		}))

@@ -110,7 +110,7 @@ func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, e
 		}
 	}
 
-	c.log.Debug("ssh exec", "addr", addr, "command", cmd)
+	c.log.Debug("ssh exec", "addr", addr, "command", redactedCommand(req))
 	started := time.Now()
 	defer func() {
 		c.log.Debug("ssh exec done", "addr", addr, "took", time.Since(started).Round(time.Microsecond))
@@ -219,4 +219,21 @@ func isBare(r rune) bool {
 		return true
 	}
 	return strings.ContainsRune("_@%+:,./-", r)
+}
+
+// redactedCommand is the command for logs: environment values may be secrets (tokens passed
+// with --env), so they show as ***.
+func redactedCommand(req ExecRequest) string {
+	hidden := req
+	if len(req.Env) > 0 {
+		hidden.Env = make(map[string]string, len(req.Env))
+		for k := range req.Env {
+			hidden.Env[k] = "***"
+		}
+	}
+	cmd, err := command(hidden)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return cmd
 }
