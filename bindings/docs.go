@@ -140,6 +140,13 @@ func Reference() string {
 			b.WriteString("\n")
 		}
 	}
+	b.WriteString("## Fields\n\n" +
+		"- `px.api_version`: the version of this API, e.g. \"1.0\"; compare with " +
+		"`requires` in px.command.\n" +
+		"- `px.config`: read-only view of the configuration (host, username, sim, image, cpu, " +
+		"memory, pool, ssh_user, ssh_port); never secrets.\n" +
+		"- `px.log.debug/info/warn/error(fmt, ...)`: messages on stderr; debug only with " +
+		"--debug, info only on a terminal or with --debug.\n\n")
 	b.WriteString("## Data\n\nA container is `{name, status, image, ipv4, ipv6, cpu, memory, " +
 		"created_at}` (memory in MiB); a checkpoint is `{id, label, container, created_at, " +
 		"size}`; durations are strings like `\"90s\"`, sizes like `\"2GiB\"`.\n")

@@ -76,8 +76,8 @@ func checkType(opt Option, v lua.LValue) string {
 		if !ok {
 			return `wants a duration string like "90s", got ` + got
 		}
-		if _, err := time.ParseDuration(string(s)); err != nil {
-			return fmt.Sprintf(`wants a duration like "90s", got %q`, string(s))
+		if d, err := time.ParseDuration(string(s)); err != nil || d <= 0 {
+			return fmt.Sprintf(`wants a positive duration like "90s", got %q`, string(s))
 		}
 	case "size":
 		s, ok := v.(lua.LString)

@@ -230,6 +230,10 @@ func (e *Engine) declareOne(ctx context.Context, src source) (*CommandSpec, erro
 	spec.Source = src.display
 	spec.Builtin = src.builtin
 	spec.file = src
+	if spec.Requires != "" && !versionRe.MatchString(spec.Requires) {
+		return nil, fmt.Errorf("%s: requires %q is not a version like \"1.0\"", src.display,
+			spec.Requires)
+	}
 	if spec.Requires != "" && !versionAtLeast(APIVersion, spec.Requires) {
 		return nil, fmt.Errorf("%s: needs pixels API %s, this pixels has %s (upgrade pixels)",
 			src.display, spec.Requires, APIVersion)
@@ -305,6 +309,10 @@ func (e *Engine) Warnings() []string {
 	return e.warnings
 }
 
+var versionRe = regexp.MustCompile(`^\d+(\.\d+)*$`)
+
+var eofRe = regexp.MustCompile(`at EOF:\s*(.*)`)
+
 var syntaxRe = regexp.MustCompile(`line:(\d+)\(column:(\d+)\) near '(.*)':\s*(.*)`)
 
 // syntaxMessage turns gopher-lua's compile error into "file:line: message near 'x'".
@@ -312,6 +320,10 @@ func syntaxMessage(file string, err error) string {
 	msg := strings.TrimSpace(err.Error())
 	if m := syntaxRe.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("%s:%s: %s near '%s'", file, m[1], strings.TrimSpace(m[4]), m[3])
+	}
+	if m := eofRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s: %s at the end of the file (an unclosed block or string?)",
+			file, strings.TrimSpace(m[1]))
 	}
 	return msg
 }
