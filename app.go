@@ -155,17 +155,23 @@ func (a *app) before(c *cli.Context, out engine.Output) error {
 	return nil
 }
 
-// complete lists container names from the cache: fast, and no TrueNAS call.
-func (a *app) complete(kind string) []string {
-	if kind != "container" {
-		return nil
-	}
+// complete lists container names, or a container's checkpoint labels (the container being
+// the first positional word), from the cache: fast, and no TrueNAS call.
+func (a *app) complete(kind string, positional []string) []string {
 	c := cache.Open(a.paths.Cache, func(string) {})
-	var names []string
-	for _, e := range c.All() {
-		names = append(names, e.Name)
+	switch kind {
+	case "container":
+		var names []string
+		for _, e := range c.All() {
+			names = append(names, e.Name)
+		}
+		return names
+	case "checkpoint":
+		if len(positional) > 0 {
+			return c.Checkpoints(positional[0])
+		}
 	}
-	return names
+	return nil
 }
 
 func (a *app) simDir() string { return filepath.Join(a.paths.Cache, "sim") }

@@ -60,6 +60,7 @@ func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("checkpointing %q", name), err)
 	}
+	m.cacheLabels(name, append([]string{s.Label}, m.cachedLabelsWithout(name, s.Label)...))
 	t := checkpointTable(L, name, s)
 	ev := L.NewTable()
 	ev.RawSetString("name", lua.LString(name))
@@ -99,7 +100,33 @@ func (m *module) snapshots(rt *engine.Runtime, L *lua.LState, op, name string) [
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("listing checkpoints of %q", name), err)
 	}
+	labels := make([]string, 0, len(list))
+	for _, s := range list {
+		labels = append(labels, s.Label)
+	}
+	m.cacheLabels(name, labels)
 	return list
+}
+
+// cacheLabels records a container's checkpoint labels for shell completion.
+func (m *module) cacheLabels(name string, labels []string) {
+	if m.d.Cache != nil {
+		_ = m.d.Cache.PutCheckpoints(name, labels)
+	}
+}
+
+// cachedLabelsWithout is the cached label list minus drop.
+func (m *module) cachedLabelsWithout(name string, drop ...string) []string {
+	if m.d.Cache == nil {
+		return nil
+	}
+	out := []string{}
+	for _, l := range m.d.Cache.Checkpoints(name) {
+		if !contains(drop, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (m *module) checkpoints(rt *engine.Runtime, L *lua.LState) int {
@@ -191,6 +218,7 @@ func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
 	}
 	if len(newer) > 0 {
 		rt.Notice("destroyed the newer checkpoints %s", strings.Join(newer, ", "))
+		m.cacheLabels(name, m.cachedLabelsWithout(name, newer...))
 	}
 	m.remember(c)
 	tbl := containerTable(L, c)
@@ -218,6 +246,7 @@ func (m *module) deleteCheckpoint(rt *engine.Runtime, L *lua.LState) int {
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("deleting checkpoint %q of %q", ref, name), err)
 	}
+	m.cacheLabels(name, m.cachedLabelsWithout(name, snap.Label))
 	return 0
 }
 

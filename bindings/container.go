@@ -469,6 +469,7 @@ func (m *module) forgetHost(name, addr string) {
 			addr = net.JoinHostPort(e.IPv4, strconv.Itoa(port))
 		}
 		_ = m.d.Cache.Delete(name)
+		_ = m.d.Cache.PutCheckpoints(name, nil)
 	}
 	if addr == "" {
 		return

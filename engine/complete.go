@@ -72,6 +72,7 @@ func (e *Engine) complete(words []string) []string {
 	prev := words[:len(words)-1]
 	node := e.tree
 	npos := 0
+	var positional []string
 	var pendingFlag *FlagSpec
 	for _, w := range prev {
 		if pendingFlag != nil {
@@ -91,6 +92,7 @@ func (e *Engine) complete(words []string) []string {
 			node = next
 			continue
 		}
+		positional = append(positional, w)
 		npos++
 	}
 	var cands []string
@@ -118,7 +120,9 @@ func (e *Engine) complete(words []string) []string {
 		if arg, ok := argAt(node.spec, npos); ok && e.opts.Complete != nil {
 			switch arg.Name {
 			case "name", "names":
-				cands = e.opts.Complete("container")
+				cands = e.opts.Complete("container", positional)
+			case "checkpoint":
+				cands = e.opts.Complete("checkpoint", positional)
 			}
 		}
 	}

@@ -44,7 +44,7 @@ type Options struct {
 	StderrTTY bool
 	// Complete lists candidates of a kind ("container") for shell completion; it must be
 	// fast and must not contact TrueNAS.
-	Complete func(kind string) []string
+	Complete func(kind string, positional []string) []string
 	// TestWorld makes the fresh simulator world of each script test.
 	TestWorld TestWorld
 	// Stubs returns the LuaLS stubs of the pixels module, for `pixels script types`.

@@ -33,6 +33,8 @@ type Entry struct {
 type file struct {
 	Version    int              `json:"version"`
 	Containers map[string]Entry `json:"containers"`
+	// Checkpoints are the labels last seen per container, for shell completion.
+	Checkpoints map[string][]string `json:"checkpoints,omitempty"`
 }
 
 // Cache reads and writes one cache file. It is safe for concurrent use.
@@ -89,6 +91,25 @@ func (c *Cache) Put(e Entry) error {
 // Delete removes the entry for name. Deleting an absent name is not an error.
 func (c *Cache) Delete(name string) error {
 	return c.update(func(f *file) { delete(f.Containers, name) })
+}
+
+// Checkpoints returns the checkpoint labels last recorded for name.
+func (c *Cache) Checkpoints(name string) []string {
+	return c.read().Checkpoints[name]
+}
+
+// PutCheckpoints records name's checkpoint labels; nil forgets them (the container is gone).
+func (c *Cache) PutCheckpoints(name string, labels []string) error {
+	return c.update(func(f *file) {
+		if f.Checkpoints == nil {
+			f.Checkpoints = map[string][]string{}
+		}
+		if labels == nil {
+			delete(f.Checkpoints, name)
+			return
+		}
+		f.Checkpoints[name] = labels
+	})
 }
 
 func (c *Cache) path() string { return filepath.Join(c.dir, "cache.json") }

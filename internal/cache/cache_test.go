@@ -237,3 +237,25 @@ func TestConcurrentProcesses(t *testing.T) {
 		t.Errorf("cache holds %d entries (want %d), warnings %q", len(all), procs*each, warnings)
 	}
 }
+
+func TestCheckpointLabels(t *testing.T) {
+	c := Open(t.TempDir(), nil)
+	if got := c.Checkpoints("dev"); got != nil {
+		t.Fatalf("empty cache has labels %v", got)
+	}
+	if err := c.PutCheckpoints("dev", []string{"b", "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(Entry{Name: "dev", IPv4: "127.0.2.10"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Checkpoints("dev"); len(got) != 2 || got[0] != "b" {
+		t.Fatalf("labels = %v, want [b a] (a container write must keep them)", got)
+	}
+	if err := c.PutCheckpoints("dev", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Checkpoints("dev"); got != nil {
+		t.Fatalf("labels after forgetting = %v", got)
+	}
+}
