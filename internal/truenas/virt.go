@@ -89,9 +89,18 @@ func (v *virt) List(ctx context.Context, prefix string) ([]Container, error) {
 		return []Container{}, nil
 	}
 
-	cfg, err := v.config(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+	// Entries name their storage pool, which is all the dataset needs; the global config
+	// is read only for an entry that does not, so a list is one call.
+	var cfg *virtConfig
+	for _, in := range raw {
+		if deref(in.StoragePool) != "" {
+			continue
+		}
+		var err error
+		if cfg, err = v.config(ctx); err != nil {
+			return nil, fmt.Errorf("listing containers: %w", err)
+		}
+		break
 	}
 	out := make([]Container, 0, len(raw))
 	for _, in := range raw {
@@ -159,10 +168,11 @@ func (in virtInstance) imageName() string {
 	return deref(in.Image.Description)
 }
 
-// dataset is where the instance's root filesystem lives: under the global virt dataset,
-// or under the same layout on the instance's own storage pool when that differs.
+// dataset is where the instance's root filesystem lives: <pool>/.ix-virt/containers/<name>
+// on the instance's own storage pool, or under the global virt dataset when the entry does
+// not name one (cfg is then required).
 func (in virtInstance) dataset(cfg *virtConfig) string {
-	if p := deref(in.StoragePool); p != "" && p != cfg.Pool {
+	if p := deref(in.StoragePool); p != "" {
 		return p + "/.ix-virt/containers/" + in.Name
 	}
 	return cfg.Dataset + "/containers/" + in.Name

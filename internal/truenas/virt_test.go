@@ -309,3 +309,25 @@ func TestStopFailureSuggestsForce(t *testing.T) {
 		t.Fatalf("Stop = %v, want the server's error and a force hint", err)
 	}
 }
+
+// TestListIsOneCall: entries name their storage pool, so listing needs no global config.
+func TestListIsOneCall(t *testing.T) {
+	s := newFake(t)
+	v := s.virtModel()
+	v.add("px-a", "RUNNING")
+	v.add("px-b", "STOPPED")
+	b := dialFake(t, s)
+	cs, err := b.List(testCtx(t), "px-")
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("List = %v, %v", cs, err)
+	}
+	if cs[0].Dataset != "tank/.ix-virt/containers/px-a" {
+		t.Errorf("dataset = %q", cs[0].Dataset)
+	}
+	if n := len(s.callsTo("virt.global.config")); n != 0 {
+		t.Errorf("list read the global config %d times, want 0", n)
+	}
+	if n := len(s.callsTo("virt.instance.query")); n != 1 {
+		t.Errorf("list made %d queries, want 1", n)
+	}
+}
