@@ -178,13 +178,15 @@ func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
 	var err error
 	wasRunning := false
 	rt.Block(func() {
+		prog, done := m.progress(rt, "restoring "+name)
+		defer done()
 		if c, err = b.Get(ctx, Prefix+name); err != nil {
 			return
 		}
 		wasRunning = c.Status == "RUNNING"
 		if c.Status != "STOPPED" {
 			// The rollback must never run under a live container: a failed stop aborts.
-			err = b.Stop(ctx, Prefix+name, truenas.StopOptions{Timeout: stopBudget(ctx)}, nil)
+			err = b.Stop(ctx, Prefix+name, truenas.StopOptions{Timeout: stopBudget(ctx)}, prog)
 			if err != nil {
 				err = fmt.Errorf("stopping before the rollback: %w", err)
 				return
@@ -195,7 +197,7 @@ func (m *module) restore(rt *engine.Runtime, L *lua.LState) int {
 			return
 		}
 		if wasRunning {
-			if err = b.Start(ctx, Prefix+name, nil); err != nil {
+			if err = b.Start(ctx, Prefix+name, prog); err != nil {
 				return
 			}
 			c, err = m.waitFor(ctx, b, Prefix+name, o.str("wait", "ssh"), false)
