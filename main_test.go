@@ -74,6 +74,9 @@ func scriptParams(version string) testscript.Params {
 			e.Setenv("PIXELS_RETRY_INTERVAL", "50ms")
 			e.Setenv("PIXELS_SIM_IDLE", "2m")
 			e.Setenv("PIXELS_SIM_VERSION", version)
+			// Short simulated jobs keep the suite quick; scripts that inject faults set
+			// their own list.
+			e.Setenv("PIXELS_SIM_FAULTS", "job_time=20ms")
 			e.Setenv("SIMVER", version)
 			e.Setenv("SSH_AUTH_SOCK", "")
 			// The simulator checks every request against TrueNAS's own method schemas.
