@@ -95,9 +95,6 @@ func suggest(got string, names []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// Suggest is suggest for other packages: option names, config keys.
-func Suggest(got string, names []string) string { return suggest(got, names) }
-
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
@@ -324,7 +321,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// flagTakesValue reports whether --name consumes the next word.
+// flag finds the declared flag called name (long name or short letter).
 func (s *CommandSpec) flag(name string) (*FlagSpec, bool) {
 	for i := range s.Flags {
 		f := &s.Flags[i]
