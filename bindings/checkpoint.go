@@ -24,7 +24,6 @@ func checkpointTable(L *lua.LState, name string, s *truenas.Snapshot) *lua.LTabl
 	return t
 }
 
-
 func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 	const op = "px.checkpoint"
 	name := argName(L, op, 1)
