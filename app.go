@@ -236,6 +236,7 @@ func (a *app) connect(ctx context.Context) (truenas.Backend, error) {
 		opts = truenas.DialOptions{Host: rec.URL, Username: "root", APIKey: rec.APIKey,
 			Logger: a.log, PollInterval: a.cfg.Timing.Poll, RetryInterval: a.cfg.Timing.Retry}
 	}
+	opts.Warn = func(msg string) { fmt.Fprintf(a.env.stderr, "pixels: warning: %s\n", msg) }
 	b, err := truenas.Dial(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -23,9 +23,11 @@ const maxInFlight = 20
 // session (WebSocket) at a time; when that dies and the Conn knows how to log in again, the
 // next call opens a new session, and jobs being followed are picked up by polling.
 type Conn struct {
-	log  *slog.Logger
-	sem  chan struct{}
-	jobs *jobTracker
+	log *slog.Logger
+	// onWarn shows the user something that went wrong without failing the operation.
+	onWarn func(msg string)
+	sem    chan struct{}
+	jobs   *jobTracker
 
 	pollInterval time.Duration // job poll fallback starts at half of this
 	nextID       atomic.Uint64
@@ -38,6 +40,15 @@ type Conn struct {
 	sess      *session
 	closed    bool
 	closeOnce sync.Once
+}
+
+// warn passes msg to the user's warning sink, or logs it when there is none.
+func (c *Conn) warn(msg string) {
+	if c.onWarn != nil {
+		c.onWarn(msg)
+		return
+	}
+	c.log.Warn(msg)
 }
 
 // caller is the shape of Conn.Call, so login can run on a session not yet published.

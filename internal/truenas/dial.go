@@ -29,6 +29,9 @@ type DialOptions struct {
 	// InsecureSkipVerify accepts any TLS certificate, for NAS boxes with self-signed ones.
 	InsecureSkipVerify bool
 	Logger             *slog.Logger
+	// Warn receives messages for the user about things that went wrong without failing
+	// the operation (e.g. a temporary cron job that could not be removed); nil logs them.
+	Warn func(msg string)
 	// PollInterval paces job polling when events do not arrive (first poll after half).
 	PollInterval time.Duration
 	// RetryInterval separates the tries of a delete that found storage busy.
@@ -58,6 +61,7 @@ func Dial(ctx context.Context, opts DialOptions) (Backend, error) {
 		return nil, err
 	}
 	c := newConn(ws, opts.Logger)
+	c.onWarn = opts.Warn
 	if opts.PollInterval > 0 {
 		c.pollInterval = opts.PollInterval
 	}

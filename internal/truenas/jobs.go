@@ -36,9 +36,10 @@ type jobEntry struct {
 		Percent     json.RawMessage `json:"percent"`
 		Description looseText       `json:"description"`
 	} `json:"progress"`
-	Result  json.RawMessage `json:"result"`
-	Error   looseText       `json:"error"`
-	ExcInfo *struct {
+	Result      json.RawMessage `json:"result"`
+	Error       looseText       `json:"error"`
+	LogsExcerpt looseText       `json:"logs_excerpt"`
+	ExcInfo     *struct {
 		Type  string          `json:"type"`
 		Errno json.RawMessage `json:"errno"`
 		Extra json.RawMessage `json:"extra"`
@@ -153,13 +154,21 @@ func (t *jobTracker) buffered() int {
 // carrying the job id and the job's error text.
 func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any,
 	progress Progress) error {
+	_, err := c.callJob(ctx, method, params, out, progress)
+	return err
+}
+
+// callJob is CallJob returning the job's final entry too (zero when the server ran the
+// method to completion itself), for callers that read its logs.
+func (c *Conn) callJob(ctx context.Context, method string, params []any, out any,
+	progress Progress) (jobEntry, error) {
 	job := &jobCall{progress: progress, before: c.jobs.newest()}
 	raw, err := c.call(ctx, method, params, job)
 	if err != nil && job.sent && job.waiter == nil && errors.Is(err, ErrUnreachable) &&
 		c.reconnect != nil {
 		// The connection dropped between request and reply: the job may run anyway.
 		if ferr := c.recoverJob(ctx, method, params, job); ferr != nil {
-			return fmt.Errorf("%w (and after reconnecting: %v)", err, ferr)
+			return jobEntry{}, fmt.Errorf("%w (and after reconnecting: %v)", err, ferr)
 		}
 		err = nil
 	}
@@ -167,21 +176,21 @@ func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any
 		defer c.jobs.forget(job.id)
 	}
 	if err != nil {
-		return err
+		return jobEntry{}, err
 	}
 	if job.waiter == nil {
 		// Not a job id: the server ran it to completion already (legacy_jobs off).
-		return decodeResult(method, raw, out)
+		return jobEntry{}, decodeResult(method, raw, out)
 	}
 
 	j, err := c.awaitJob(ctx, method, job.id, job.waiter)
 	if err != nil {
-		return err
+		return jobEntry{}, err
 	}
 	if j.State != jobSuccess {
-		return jobError(method, j)
+		return j, jobError(method, j)
 	}
-	return decodeResult(method, j.Result, out)
+	return j, decodeResult(method, j.Result, out)
 }
 
 // awaitJob waits for the terminal state of job id by event or by poll, within ctx. When
