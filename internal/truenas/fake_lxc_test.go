@@ -8,6 +8,7 @@ import (
 // the virt model (they work on any dataset); protect switches on RC.1's refusal.
 type fakeLXC struct {
 	s       *fakeServer
+	virt    *fakeVirt // the snapshot handlers' state
 	byName  map[string]map[string]any
 	nextID  int
 	reports map[string][]string // listdir path -> entry names
@@ -16,8 +17,8 @@ type fakeLXC struct {
 // lxcModel installs container.* handlers; rc selects RC.1 behaviour (delete is a job with
 // options, snapshot writes on container datasets are refused).
 func (s *fakeServer) lxcModel(rc bool) *fakeLXC {
-	s.virtModel()
-	x := &fakeLXC{s: s, byName: map[string]map[string]any{}, reports: map[string][]string{}}
+	v := s.virtModel()
+	x := &fakeLXC{s: s, virt: v, byName: map[string]map[string]any{}, reports: map[string][]string{}}
 	s.schemas = nil // the 25.04 schemas do not describe 26
 	s.handle("container.query", x.query)
 	s.handle("container.image.query_registry", func(*fakeReq) (any, *fakeErr) {

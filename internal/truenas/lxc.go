@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,7 @@ const imageTag = "pixels image "
 
 func newContainers(c *Conn, version string, retry time.Duration) *lxc {
 	return &lxc{c: c, version: version, beta: strings.Contains(strings.ToUpper(version), "BETA"),
-		snaps: snapshotter{c: c, ns: "pool.snapshot"}, retry: retry}
+		snaps: snapshotter{c: c, ns: "pool.snapshot", root: new(atomic.Bool)}, retry: retry}
 }
 
 // Version returns the TrueNAS version the server reported.

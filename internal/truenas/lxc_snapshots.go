@@ -2,23 +2,8 @@ package truenas
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 )
-
-// protected turns 26 RC.1's refusal of snapshot writes on container datasets into a clear
-// ErrUnsupported. The server's text is quoted but not wrapped, so only one sentinel is
-// reachable.
-func (x *lxc) protected(err error) error {
-	var e *Error
-	if !errors.As(err, &e) || !strings.Contains(strings.ToLower(e.Reason), "protected path") {
-		return err
-	}
-	// TODO(#3): a root cron job running zfs snapshot/rollback could do what the API refuses.
-	return fmt.Errorf("%w: TrueNAS %s refuses checkpoint changes on container datasets "+
-		"through its API (server said: %v)", ErrUnsupported, x.version, e)
-}
 
 // CreateSnapshot snapshots the container's dataset under label.
 func (x *lxc) CreateSnapshot(ctx context.Context, name, label string) (*Snapshot, error) {
@@ -30,7 +15,7 @@ func (x *lxc) CreateSnapshot(ctx context.Context, name, label string) (*Snapshot
 		}
 	}
 	return nil, fmt.Errorf("creating checkpoint %q of container %q: %w", label, name,
-		x.protected(err))
+		err)
 }
 
 // Snapshots lists the container's snapshots, newest first. Queries that name the dataset
@@ -54,7 +39,7 @@ func (x *lxc) Rollback(ctx context.Context, name, label string, destroyNewer boo
 	}
 	if err != nil {
 		return fmt.Errorf("restoring container %q to checkpoint %q: %w", name, label,
-			x.protected(err))
+			err)
 	}
 	return nil
 }
@@ -67,7 +52,7 @@ func (x *lxc) DeleteSnapshot(ctx context.Context, name, label string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("deleting checkpoint %q of container %q: %w", label, name,
-			x.protected(err))
+			err)
 	}
 	return nil
 }

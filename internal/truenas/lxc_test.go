@@ -3,6 +3,7 @@ package truenas
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -133,35 +134,92 @@ func TestLXCLifecycle(t *testing.T) {
 }
 
 func TestLXCSnapshots(t *testing.T) {
-	tests := []struct {
-		version string
-		err     error
-	}{
-		{"TrueNAS-26.0.0-BETA.3", nil},
-		{"TrueNAS-26.0.0-RC.1", ErrUnsupported},
-	}
-	for _, tt := range tests {
-		t.Run(tt.version, func(t *testing.T) {
-			_, x, b := dialLXC(t, tt.version)
+	const ds = "tank/.truenas_containers/containers/px-a"
+	for _, version := range []string{"TrueNAS-26.0.0-BETA.3", "TrueNAS-26.0.0-RC.1"} {
+		t.Run(version, func(t *testing.T) {
+			s, x, b := dialLXC(t, version)
+			rc := strings.Contains(version, "RC")
+			// The root shell plays zfs on the fake's snapshot table.
+			cron := s.cronModel(func(cmd string) (string, int) {
+				verb, id, _ := strings.Cut(strings.TrimPrefix(cmd, "zfs "), " ")
+				id = strings.Trim(strings.TrimPrefix(id, "-r "), "'")
+				dataset, label, _ := strings.Cut(id, "@")
+				var ferr *fakeErr
+				switch verb {
+				case "snapshot":
+					_, ferr = x.virt.snapCreate(&fakeReq{s: s, Params: json.RawMessage(
+						fmt.Sprintf(`[{"dataset":%q,"name":%q}]`, dataset, label))})
+				case "rollback":
+					params := fmt.Sprintf(`[%q,{"recursive":%v}]`, id, strings.Contains(cmd, " -r "))
+					_, ferr = x.virt.snapRollback(&fakeReq{s: s, Params: json.RawMessage(params)})
+				case "destroy":
+					_, ferr = x.virt.snapDelete(&fakeReq{s: s, Params: json.RawMessage(
+						fmt.Sprintf("[%q]", id))})
+				default:
+					return "sh: 1: " + verb + ": not found\n", 127
+				}
+				// What the zfs command prints for each failure the API reported.
+				switch {
+				case ferr == nil:
+					return "", 0
+				case verb == "snapshot":
+					return "cannot create snapshot '" + id + "': dataset already exists\n", 1
+				case verb == "rollback":
+					return "cannot rollback to '" + id + "': more recent snapshots or " +
+						"bookmarks exist\n", 1
+				default:
+					return "could not find any snapshots to destroy; check snapshot names.\n", 1
+				}
+			})
 			x.add("px-a", "STOPPED")
 			ctx := testCtx(t)
 
 			snap, err := b.CreateSnapshot(ctx, "px-a", "clean")
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) || errors.Is(err, ErrInvalid) ||
-					!strings.Contains(err.Error(), "protected path") {
-					t.Fatalf("CreateSnapshot = %v, want only %v quoting the server", err, tt.err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatalf("CreateSnapshot: %v", err)
 			}
-			if snap.ID != "tank/.truenas_containers/containers/px-a@clean" {
+			if snap.ID != ds+"@clean" {
 				t.Errorf("snapshot id = %s", snap.ID)
 			}
-			if err := b.Rollback(ctx, "px-a", "clean", false); err != nil {
+			if _, err := b.CreateSnapshot(ctx, "px-a", "later"); err != nil {
+				t.Fatalf("second CreateSnapshot: %v", err)
+			}
+			if _, err := b.CreateSnapshot(ctx, "px-a", "later"); !errors.Is(err, ErrExists) {
+				t.Errorf("duplicate CreateSnapshot = %v, want ErrExists", err)
+			}
+			if err := b.Rollback(ctx, "px-a", "clean", false); !errors.Is(err,
+				ErrNewerSnapshots) {
+				t.Errorf("Rollback past a newer one = %v, want ErrNewerSnapshots", err)
+			}
+			if err := b.Rollback(ctx, "px-a", "clean", true); err != nil {
 				t.Errorf("Rollback: %v", err)
+			}
+			if err := b.DeleteSnapshot(ctx, "px-a", "clean"); err != nil {
+				t.Errorf("DeleteSnapshot: %v", err)
+			}
+			if err := b.DeleteSnapshot(ctx, "px-a", "clean"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DeleteSnapshot of a deleted one = %v, want ErrNotFound", err)
+			}
+
+			got := cron.commands()
+			if !rc {
+				if len(got) != 0 {
+					t.Errorf("BETA used root jobs: %q", got)
+				}
+				return
+			}
+			want := []string{"zfs snapshot '" + ds + "@clean'", "zfs snapshot '" + ds + "@later'",
+				"zfs snapshot '" + ds + "@later'", "zfs rollback -r '" + ds + "@clean'",
+				"zfs destroy '" + ds + "@clean'", "zfs destroy '" + ds + "@clean'"}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("root commands =\n%s\nwant\n%s", strings.Join(got, "\n"),
+					strings.Join(want, "\n"))
+			}
+			if n := len(s.callsTo("pool.snapshot.create")); n != 1 {
+				t.Errorf("the refused API was tried %d times, want once per connection", n)
+			}
+			if cron.left() != 0 {
+				t.Errorf("%d cron entries left", cron.left())
 			}
 		})
 	}

@@ -3,9 +3,11 @@ package truenas
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // snapshotter runs ZFS snapshot calls in one namespace ("zfs.snapshot" or "pool.snapshot")
@@ -13,6 +15,45 @@ import (
 type snapshotter struct {
 	c  *Conn
 	ns string
+	// root, when set, turns true once the API refused a snapshot write as a protected path
+	// (26 RC.1 guards container datasets); from then on writes on this connection go
+	// through a root job running the zfs command instead. Queries naming the dataset still
+	// work there.
+	root *atomic.Bool
+}
+
+// isProtected reports whether err is 26 RC.1's refusal of a write on a protected path.
+func isProtected(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(strings.ToLower(e.Reason), "protected path")
+}
+
+// write runs one snapshot change through the API, or through a root job running script
+// when the API refuses it as a protected path.
+func (s snapshotter) write(ctx context.Context, what, script string, api func() error) error {
+	if s.root == nil || !s.root.Load() {
+		err := api()
+		if s.root == nil || !isProtected(err) {
+			return err
+		}
+		s.root.Store(true)
+		s.c.log.Debug("truenas refuses snapshot writes on container datasets; using a root "+
+			"cron job", "err", err)
+	}
+	_, err := runAsRoot(ctx, s.c, what, script, nil)
+	return err
+}
+
+// snapshotID joins dataset and label, refusing anything but exactly one '@': a root job
+// runs zfs destroy on it, which on a bare dataset name would destroy the container.
+func snapshotID(dataset, label string) (string, error) {
+	id := dataset + "@" + label
+	if dataset == "" || label == "" || strings.Count(id, "@") != 1 ||
+		strings.ContainsAny(label, "/ \t\n'") {
+		return "", fmt.Errorf("%w: checkpoint label %q must be non-empty without '@', '/', "+
+			"quotes or spaces", ErrInvalid, label)
+	}
+	return id, nil
 }
 
 // wireSnapshot is the part of a snapshot query entry the client reads.
@@ -79,18 +120,29 @@ func (w wireSnapshot) prop(name string) int64 {
 
 // create snapshots dataset under label. A duplicate label wraps ErrExists.
 func (s snapshotter) create(ctx context.Context, dataset, label string) (*Snapshot, error) {
-	if label == "" || strings.ContainsAny(label, "@/ ") {
-		return nil, fmt.Errorf("%w: checkpoint label %q must be non-empty without '@', '/' "+
-			"or spaces", ErrInvalid, label)
+	id, err := snapshotID(dataset, label)
+	if err != nil {
+		return nil, err
 	}
 	var w wireSnapshot
-	args := map[string]any{"dataset": dataset, "name": label}
-	if err := s.c.Call(ctx, s.ns+".create", []any{args}, &w); err != nil {
+	err = s.write(ctx, "checkpoint "+id, "zfs snapshot "+shQuote(id), func() error {
+		args := map[string]any{"dataset": dataset, "name": label}
+		return s.c.Call(ctx, s.ns+".create", []any{args}, &w)
+	})
+	if err != nil {
 		return nil, err
+	}
+	if w.ID == "" && s.root != nil && s.root.Load() {
+		// Made by the root job: read it back for its size and time.
+		var raw []wireSnapshot
+		filters := []any{[]any{"id", "=", id}}
+		if err := s.c.Call(ctx, s.ns+".query", []any{filters}, &raw); err == nil && len(raw) > 0 {
+			w = raw[0]
+		}
 	}
 	snap := w.snapshot()
 	if snap.ID == "" {
-		snap = Snapshot{ID: dataset + "@" + label, Dataset: dataset, Label: label}
+		snap = Snapshot{ID: id, Dataset: dataset, Label: label}
 	}
 	return &snap, nil
 }
@@ -144,19 +196,30 @@ func (s snapshotter) rollback(ctx context.Context, dataset, label string,
 			quoteList(newer))
 	}
 
-	params := []any{dataset + "@" + label}
+	id, err := snapshotID(dataset, label)
+	if err != nil {
+		return err
+	}
+	params := []any{id}
+	script := "zfs rollback " + shQuote(id)
 	if len(newer) > 0 {
 		params = append(params, map[string]any{"recursive": true})
+		script = "zfs rollback -r " + shQuote(id)
 	}
-	return s.c.Call(ctx, s.ns+".rollback", params, nil)
+	return s.write(ctx, "restore "+id, script, func() error {
+		return s.c.Call(ctx, s.ns+".rollback", params, nil)
+	})
 }
 
 // remove deletes dataset@label; a missing snapshot wraps ErrNotFound.
 func (s snapshotter) remove(ctx context.Context, dataset, label string) error {
-	if label == "" {
-		return fmt.Errorf("%w: empty checkpoint label", ErrInvalid)
+	id, err := snapshotID(dataset, label)
+	if err != nil {
+		return err
 	}
-	return s.c.Call(ctx, s.ns+".delete", []any{dataset + "@" + label}, nil)
+	return s.write(ctx, "delete checkpoint "+id, "zfs destroy "+shQuote(id), func() error {
+		return s.c.Call(ctx, s.ns+".delete", []any{id}, nil)
+	})
 }
 
 func quoteList(items []string) string {
