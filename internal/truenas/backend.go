@@ -72,6 +72,14 @@ type Backend interface {
 	Stop(ctx context.Context, name string, opts StopOptions, progress Progress) error
 	// Delete removes a stopped (or, after a force stop, any) container and its snapshots.
 	Delete(ctx context.Context, name string, progress Progress) error
+	// CreateFrom creates spec.Name as a full copy of checkpoint label of container src: a
+	// container like src (its image, and its CPU, memory and pool where spec leaves them
+	// empty) whose root filesystem is then replaced by the checkpoint's, copied by a root
+	// job on the NAS so the new container depends on neither src nor the checkpoint. It
+	// starts it when spec.Autostart. On failure the new container may exist; the caller
+	// deletes it.
+	CreateFrom(ctx context.Context, spec CreateSpec, src, label string, progress Progress) (
+		*Container, error)
 	// WriteFile writes data at path inside the container's root filesystem, creating parent
 	// directories, then sets mode and, when uid/gid are >= 0, ownership.
 	WriteFile(ctx context.Context, name, path string, data []byte, mode uint32, uid, gid int) error

@@ -26,6 +26,12 @@ var codenames = map[string]string{
 // it when spec.Autostart. CPU and memory limits do not exist on 26 and are ignored.
 func (x *lxc) Create(ctx context.Context, spec CreateSpec, progress Progress) (*Container,
 	error) {
+	return x.create(ctx, spec, spec.Autostart, progress)
+}
+
+// create is Create with the first start decided apart from the autostart flag.
+func (x *lxc) create(ctx context.Context, spec CreateSpec, start bool, progress Progress) (
+	*Container, error) {
 	if spec.Name == "" || spec.Image == "" {
 		return nil, fmt.Errorf("creating container %q: %w: name and image are required",
 			spec.Name, ErrInvalid)
@@ -67,7 +73,7 @@ func (x *lxc) Create(ctx context.Context, spec CreateSpec, progress Progress) (*
 		return nil, fmt.Errorf("creating container %q: %w", spec.Name, err)
 	}
 
-	if err := x.finishCreate(ctx, &e, nic, spec.Autostart); err != nil {
+	if err := x.finishCreate(ctx, &e, nic, start); err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", spec.Name, err)
 	}
 	return x.Get(ctx, spec.Name)

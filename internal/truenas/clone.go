@@ -1,0 +1,142 @@
+package truenas
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A container made from a checkpoint is built in two steps, the same on every version:
+// TrueNAS creates an ordinary container (the "shell": the right name, NIC, limits and
+// registration), then a root job replaces the shell's dataset with a full copy of the
+// checkpoint (zfs send | zfs recv). A copy rather than a zfs clone, so that the new
+// container never depends on the source: the source, its checkpoints and the copy can each
+// be destroyed in any order. The copy receives into a sibling dataset first and swaps it in
+// with two renames, so a failure at any point leaves the shell as it was and no stray
+// dataset behind.
+
+// shellStopTimeout bounds the force stop of a freshly created shell container.
+const shellStopTimeout = 30 * time.Second
+
+// copyScript is the root script that replaces dst's contents with snapshot src@label.
+// Local ZFS properties of dst (Incus sets some, e.g. mountpoint=legacy) are carried over.
+func copyScript(src, label, dst string) string {
+	lines := []string{
+		"set -eu",
+		"src=" + shQuote(src+"@"+label),
+		"dst=" + shQuote(dst),
+		`tmp="$dst.pixels-new"`,
+		`old="$dst.pixels-old"`,
+		`trap 'zfs destroy -r "$tmp" >/dev/null 2>&1 || true' EXIT`,
+		`props=$(zfs get -H -s local -o property,value all "$dst")`,
+		`zfs send "$src" | zfs recv "$tmp"`,
+		`zfs destroy "$tmp@"` + shQuote(label),
+		`zfs rename "$dst" "$old"`,
+		`zfs rename "$tmp" "$dst" || { zfs rename "$old" "$dst"; exit 1; }`,
+		`zfs destroy -r "$old" || echo "` + warnPrefix + `could not remove $old"`,
+		`echo "$props" | while IFS="$(printf '\t')" read -r p v; do [ -z "$p" ] || ` +
+			`zfs set "$p=$v" "$dst" || echo "` + warnPrefix + `could not set $p on $dst"; done`,
+	}
+	return strings.Join(lines, "; ")
+}
+
+// shellSpec is the spec of the container that receives the copy: the caller's, with the
+// source's image, limits and pool where the caller left them open.
+func shellSpec(spec CreateSpec, src *Container) CreateSpec {
+	if src.Image != "" {
+		spec.Image = src.Image
+	}
+	if spec.CPU == "" {
+		spec.CPU = src.CPU
+	}
+	if spec.Memory == 0 {
+		spec.Memory = src.Memory
+	}
+	return spec
+}
+
+// CreateFrom creates spec.Name as a full copy of checkpoint label of container src.
+func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label string,
+	progress Progress) (*Container, error) {
+	in, err := v.instance(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+	}
+	cfg, err := v.config(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+	}
+	from := in.container(cfg)
+	shell := shellSpec(spec, &from)
+	if shell.Pool == "" && in.StoragePool != nil {
+		shell.Pool = *in.StoragePool
+	}
+	ct, err := v.Create(ctx, shell, progress)
+	if err == nil {
+		err = v.Stop(ctx, spec.Name, StopOptions{Force: true, Timeout: shellStopTimeout}, nil)
+	}
+	if err == nil {
+		err = v.copyInto(ctx, from.Dataset, label, ct.Dataset, src, spec.Name, progress)
+	}
+	if err == nil && spec.Autostart {
+		err = v.Start(ctx, spec.Name, progress)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+	}
+	return v.Get(ctx, spec.Name)
+}
+
+// copyInto runs the copy script for src@label into dst.
+func (v *virt) copyInto(ctx context.Context, srcDS, label, dstDS, src, name string,
+	progress Progress) error {
+	if progress != nil {
+		progress(0, "copying checkpoint "+label)
+	}
+	_, err := runAsRoot(ctx, v.c, fmt.Sprintf("copy %s@%s into %s", src, label, name),
+		copyScript(srcDS, label, dstDS), progress)
+	return err
+}
+
+// CreateFrom creates spec.Name as a full copy of checkpoint label of container src.
+func (x *lxc) CreateFrom(ctx context.Context, spec CreateSpec, src, label string,
+	progress Progress) (*Container, error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+	}
+	se, err := x.entry(ctx, src)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	from := Container{Name: se.Name, Dataset: se.Dataset}
+	from.Image, _ = strings.CutPrefix(se.Description, imageTag)
+	if from.Image == se.Description {
+		from.Image = ""
+	}
+	if _, err := x.create(ctx, shellSpec(spec, &from), false, progress); err != nil {
+		return nil, wrap(err)
+	}
+	e, err := x.entry(ctx, spec.Name)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if progress != nil {
+		progress(0, "copying checkpoint "+label)
+	}
+	_, err = runAsRoot(ctx, x.c, fmt.Sprintf("copy %s@%s into %s", src, label, spec.Name),
+		copyScript(se.Dataset, label, e.Dataset), progress)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	// The copy carries the source's reporter; install this version's over it.
+	if err := x.installReporter(ctx, e); err != nil {
+		return nil, wrap(fmt.Errorf("installing the address reporter: %w", err))
+	}
+	if spec.Autostart {
+		if err := x.c.Call(ctx, "container.start", []any{e.ID}, nil); err != nil {
+			return nil, wrap(fmt.Errorf("starting: %w", err))
+		}
+	}
+	return x.Get(ctx, spec.Name)
+}
