@@ -3,6 +3,7 @@ package truenas
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Finding is one thing a backend can tell `pixels doctor` about the NAS.
@@ -34,14 +35,38 @@ func (v *virt) Diagnose(ctx context.Context, nicType, parent string) []Finding {
 		out = append(out, Finding{"virtualization", "ok",
 			fmt.Sprintf("Incus initialized, pool %s (dataset %s)", cfg.Pool, cfg.Dataset)})
 	}
-	return append(out, nicFinding(ctx, v.c, nicType, parent))
+	return append(out, nicFinding(ctx, v.c, nicType, parent), rootJobFinding(ctx, v.c))
 }
 
 // Diagnose on 26 checks the NIC choice; the container service needs no initialising there.
 func (x *lxc) Diagnose(ctx context.Context, nicType, parent string) []Finding {
 	out := []Finding{{"virtualization", "ok", "TrueNAS 26 containers (libvirt LXC); addresses " +
 		"come from a reporter pixels installs in each container"}}
-	return append(out, nicFinding(ctx, x.c, nicType, parent))
+	return append(out, nicFinding(ctx, x.c, nicType, parent), rootJobFinding(ctx, x.c))
+}
+
+// rootJobFinding checks that cron entries can be read (copies from checkpoints, and
+// checkpoints on 26 RC.1, run as root cron jobs) and reports entries a pixels run left.
+func rootJobFinding(ctx context.Context, c *Conn) Finding {
+	var left []struct {
+		ID int64 `json:"id"`
+	}
+	filters := []any{[]any{"description", "^", rootJobPrefix}}
+	if err := c.Call(ctx, "cronjob.query", []any{filters}, &left); err != nil {
+		return Finding{"root jobs", "warn", fmt.Sprintf("cannot read cron jobs (%v): "+
+			"create --from needs an API key whose user may manage cron jobs "+
+			"(SYSTEM_CRON_WRITE, e.g. a full admin)", err)}
+	}
+	if len(left) > 0 {
+		ids := make([]string, len(left))
+		for i, e := range left {
+			ids[i] = fmt.Sprint(e.ID)
+		}
+		return Finding{"root jobs", "warn", fmt.Sprintf("%d temporary cron job(s) left by "+
+			"an interrupted pixels run (ids %s); they are disabled and safe to delete under "+
+			"System > Advanced > Cron Jobs", len(left), strings.Join(ids, ", "))}
+	}
+	return Finding{"root jobs", "ok", "cron jobs readable; none left over by pixels"}
 }
 
 func nicFinding(ctx context.Context, c *Conn, nicType, parent string) Finding {

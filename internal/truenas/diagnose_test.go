@@ -50,3 +50,43 @@ func TestDiagnose(t *testing.T) {
 		})
 	}
 }
+
+func TestDiagnoseRootJobs(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cron   bool
+		left   map[string]any
+		status string
+		detail string
+	}{
+		{name: "no cron access", status: "warn", detail: "SYSTEM_CRON_WRITE"},
+		{name: "clean", cron: true, status: "ok", detail: "none left over"},
+		{name: "leftover", cron: true, left: map[string]any{"id": int64(7),
+			"description": rootJobPrefix + "copy px-a@x into px-b"}, status: "warn",
+			detail: "ids 7"},
+		{name: "someone else's entry", cron: true, left: map[string]any{"id": int64(3),
+			"description": "nightly backup"}, status: "ok", detail: "none left over"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFake(t)
+			s.virtModel()
+			if tt.cron {
+				c := s.cronModel(func(string) (string, int) { return "", 0 })
+				if tt.left != nil {
+					c.entries[tt.left["id"].(int64)] = tt.left
+				}
+			}
+			b := dialFake(t, s)
+			var got Finding
+			for _, f := range b.(Diagnoser).Diagnose(testCtx(t), "", "") {
+				if f.Name == "root jobs" {
+					got = f
+				}
+			}
+			if got.Status != tt.status || !strings.Contains(got.Detail, tt.detail) {
+				t.Errorf("root jobs finding = %+v, want %s mentioning %q", got, tt.status,
+					tt.detail)
+			}
+		})
+	}
+}

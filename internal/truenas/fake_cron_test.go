@@ -3,6 +3,7 @@ package truenas
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // fakeCron is the cronjob.* part of the fake: entries by id, and a script runner the test
@@ -31,6 +32,21 @@ func (s *fakeServer) cronModel(run func(command string) (string, int)) *fakeCron
 		e["id"] = c.next
 		c.entries[c.next] = e
 		return e, nil
+	})
+	s.handle("cronjob.query", func(r *fakeReq) (any, *fakeErr) {
+		// Only the filter pixels sends: [["description", "^", prefix]].
+		var p [][][]string
+		_ = json.Unmarshal(r.Params, &p)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := []any{}
+		for _, e := range c.entries {
+			d, _ := e["description"].(string)
+			if len(p) == 1 && len(p[0]) == 1 && strings.HasPrefix(d, p[0][0][2]) {
+				out = append(out, e)
+			}
+		}
+		return out, nil
 	})
 	s.handle("cronjob.delete", func(r *fakeReq) (any, *fakeErr) {
 		var p []int64
