@@ -24,6 +24,9 @@ const maxInFlight = 20
 // next call opens a new session, and jobs being followed are picked up by polling.
 type Conn struct {
 	log *slog.Logger
+	// unlabelledJobs is set on servers whose jobs do not list the request ids that started
+	// them (25.04); baseline once the newest job id before our first job is known.
+	unlabelledJobs, baseline atomic.Bool
 	// onWarn shows the user something that went wrong without failing the operation.
 	onWarn func(msg string)
 	sem    chan struct{}

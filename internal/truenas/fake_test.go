@@ -291,7 +291,18 @@ func (s *fakeServer) getJobs(r *fakeReq) (any, *fakeErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []any{}
-	if len(p) == 0 || len(p[0]) == 0 || len(p[0][0]) != 3 {
+	if len(p) == 0 || len(p[0]) == 0 {
+		// No filter: the newest job, as {"order_by": ["-id"], "limit": 1} asks.
+		var newest int64
+		for id := range s.jobs {
+			newest = max(newest, id)
+		}
+		if newest > 0 {
+			out = append(out, s.jobs[newest])
+		}
+		return out, nil
+	}
+	if len(p[0][0]) != 3 {
 		return out, nil
 	}
 	f := p[0][0]

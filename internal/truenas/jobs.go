@@ -134,6 +134,13 @@ func (t *jobTracker) forget(id int64) {
 	t.mu.Unlock()
 }
 
+// saw records that job id exists, without waiting for it.
+func (t *jobTracker) saw(id int64) {
+	t.mu.Lock()
+	t.maxID = max(t.maxID, id)
+	t.mu.Unlock()
+}
+
 // newest returns the highest job id heard of so far.
 func (t *jobTracker) newest() int64 {
 	t.mu.Lock()
@@ -162,6 +169,9 @@ func (c *Conn) CallJob(ctx context.Context, method string, params []any, out any
 // method to completion itself), for callers that read its logs.
 func (c *Conn) callJob(ctx context.Context, method string, params []any, out any,
 	progress Progress) (jobEntry, error) {
+	if c.unlabelledJobs.Load() && !c.baseline.Load() {
+		c.learnNewestJob(ctx)
+	}
 	job := &jobCall{progress: progress, before: c.jobs.newest()}
 	raw, err := c.call(ctx, method, params, job)
 	if err != nil && job.sent && job.waiter == nil && errors.Is(err, ErrUnreachable) &&
@@ -191,6 +201,26 @@ func (c *Conn) callJob(ctx context.Context, method string, params []any, out any
 		return j, jobError(method, j)
 	}
 	return j, decodeResult(method, j.Result, out)
+}
+
+// learnNewestJob asks for the newest job id before this connection's first job on a server
+// whose jobs do not name the request that started them (25.04). Should the connection drop
+// before a job's id arrives, recovery then takes only a job newer than that one, never an
+// identical job another client finished earlier. Without an answer recovery falls back to
+// the ids heard of on this connection.
+func (c *Conn) learnNewestJob(ctx context.Context) {
+	var jobs []struct {
+		ID int64 `json:"id"`
+	}
+	opts := map[string]any{"order_by": []string{"-id"}, "limit": 1}
+	if err := c.Call(ctx, "core.get_jobs", []any{[]any{}, opts}, &jobs); err != nil {
+		c.log.Debug("truenas newest job unknown", "err", err)
+		return
+	}
+	if len(jobs) > 0 {
+		c.jobs.saw(jobs[0].ID)
+	}
+	c.baseline.Store(true)
 }
 
 // awaitJob waits for the terminal state of job id by event or by poll, within ctx. When

@@ -15,11 +15,8 @@ const recoverLimit = 50
 // recoverJob finds the job a request started when the connection dropped before its reply
 // named it, and registers a waiter for it. TrueNAS 25.10+ lists the request ids that started
 // a job (message_ids), which identifies it exactly; 25.04 does not, so the newest job of the
-// same method and arguments that started after the last job id heard of before sending is
-// taken.
-//
-// TODO(#6): on 25.04, a connection that had heard of no job before the drop cannot tell
-// our job from an older identical one that already finished.
+// same method and arguments that started after the newest job id known before sending is
+// taken (learnNewestJob makes sure one is known).
 func (c *Conn) recoverJob(ctx context.Context, method string, params []any,
 	job *jobCall) error {
 	var jobs []struct {

@@ -182,12 +182,16 @@ func TestCallJobDropBeforeReply(t *testing.T) {
 		messageIDs bool
 		started    bool
 		older      bool // an identical, finished job exists from before
+		foreign    bool // ... started by another connection, unheard of by this one
 		ok         bool
 	}{
 		{name: "25.10 finds it by message id", messageIDs: true, started: true, older: true,
 			ok: true},
 		{name: "25.04 finds it by arguments", started: true, ok: true},
 		{name: "25.04 skips an older identical job", started: true, older: true, ok: true},
+		{name: "25.04 skips an identical job another client finished", started: true,
+			foreign: true, ok: true},
+		{name: "25.04 takes no job another client finished for ours", foreign: true},
 		{name: "request lost before any job", started: false},
 	}
 	for _, tt := range tests {
@@ -205,6 +209,11 @@ func TestCallJobDropBeforeReply(t *testing.T) {
 				s.handle("test.old", func(r *fakeReq) (any, *fakeErr) {
 					return r.startJob("test.job", "old", "", nil), nil
 				})
+			}
+			if tt.foreign {
+				s.jobs[41] = map[string]any{"id": int64(41), "method": "test.job",
+					"arguments": []any{"x"}, "state": "SUCCESS", "result": "theirs"}
+				s.nextJob = 41
 			}
 			c := connOf(t, dialFake(t, s))
 			ctx := testCtx(t)

@@ -49,6 +49,7 @@ func newBackend(c *Conn, version string, opts DialOptions) (Backend, error) {
 
 	switch {
 	case major == 25 && minor == 4:
+		c.unlabelledJobs.Store(true)
 		return newVirt(c, bare, "zfs.snapshot", retry), nil
 	case major == 25 && minor == 10:
 		return newVirt(c, bare, "pool.snapshot", retry), nil
