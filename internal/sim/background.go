@@ -223,7 +223,7 @@ func Reset(dir string) error {
 	if err := StopBackground(dir); err != nil {
 		return fmt.Errorf("resetting simulator: %w", err)
 	}
-	for _, name := range []string{stateFile, "containers"} {
+	for _, name := range []string{stateFile, "containers", datasetsDir} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("resetting simulator: %w", err)
 		}
@@ -231,16 +231,16 @@ func Reset(dir string) error {
 	return nil
 }
 
-// CommandLog returns the commands a container ran, read from its Box without a server.
+// CommandLog returns the commands a container ran, read from its directory without a
+// server (and without opening its tree, which a container whose dataset is gone lacks).
 func CommandLog(dir, pxName string) ([]string, error) {
 	cdir := filepath.Join(dir, "containers", pxName)
 	if _, err := os.Stat(cdir); err != nil {
 		return nil, fmt.Errorf("reading command log of %s: %w", pxName, err)
 	}
-	box, err := OpenBox(cdir, pxName)
+	lines, err := (&Box{dir: cdir, hostname: pxName}).Log()
 	if err != nil {
 		return nil, fmt.Errorf("reading command log of %s: %w", pxName, err)
 	}
-	lines, err := box.Log()
-	return lines, errors.Join(err, box.Close())
+	return lines, nil
 }

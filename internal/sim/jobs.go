@@ -44,6 +44,8 @@ type job struct {
 	started  *time.Time
 	finished *time.Time
 	done     chan struct{}
+	logs     bool    // the job keeps a log, as jobs declared with logs=True do
+	excerpt  *string // logs_excerpt once the log is closed
 }
 
 // jobFailure is how a job ends in FAILED: the error text and the exc_info object.
@@ -79,7 +81,12 @@ func jobValidation(errs ...fieldError) *jobFailure {
 
 // jobNotFound fails a job the way a single InstanceNotFound does.
 func jobNotFound(name string) *jobFailure {
-	f := fieldError{msg: fmt.Sprintf("VirtInstance %s does not exist", name), errno: errnoENOENT}
+	return jobInstanceNotFound(fmt.Sprintf("VirtInstance %s does not exist", name))
+}
+
+// jobInstanceNotFound fails a job with an InstanceNotFound carrying msg.
+func jobInstanceNotFound(msg string) *jobFailure {
+	f := fieldError{msg: msg, errno: errnoENOENT}
 	return &jobFailure{msg: f.reasonLine(), excInfo: map[string]any{
 		"repr": "InstanceNotFound()", "type": "VALIDATION", "errno": errnoENOENT,
 		"extra": []any{f.triple()}}}
@@ -103,6 +110,20 @@ func (r *jobRun) progress(percent float64, desc string) {
 	r.j.percent, r.j.desc = percent, desc
 	r.t.mu.Unlock()
 	r.t.emit(r.j, "changed")
+}
+
+// keepLogs gives the job a log, whose path the job entry shows from now on.
+func (r *jobRun) keepLogs() {
+	r.t.mu.Lock()
+	r.j.logs = true
+	r.t.mu.Unlock()
+}
+
+// setExcerpt records the job's logs_excerpt; the terminal event carries it.
+func (r *jobRun) setExcerpt(excerpt string) {
+	r.t.mu.Lock()
+	r.j.excerpt = &excerpt
+	r.t.mu.Unlock()
 }
 
 // sleep waits d, or fails when the server closes.
@@ -262,6 +283,12 @@ func (t *jobTable) entry(j *job) map[string]any {
 			ids = append(ids, j.msgID)
 		}
 		e["message_ids"] = ids
+	}
+	if j.logs {
+		e["logs_path"] = fmt.Sprintf("/var/log/jobs/%d.log", j.id)
+	}
+	if j.excerpt != nil {
+		e["logs_excerpt"] = *j.excerpt
 	}
 	if j.state == jobSuccess {
 		e["result"] = j.result

@@ -92,8 +92,12 @@ func (s *Server) containerDir(name string) string {
 	return filepath.Join(s.opts.Dir, "containers", name)
 }
 
-// openBox returns the open Box of a container, opening it on first use. Called with mu held.
+// openBox returns the open Box of a container, opening it on first use. A container whose
+// dataset is gone has none. Called with mu held.
 func (s *Server) openBox(name string) (*Box, error) {
+	if in, ok := s.st.Instances[name]; ok && in.NoDataset {
+		return nil, fmt.Errorf("cannot open '%s': dataset does not exist", s.dataset(name))
+	}
 	if b, ok := s.boxes[name]; ok {
 		return b, nil
 	}

@@ -59,6 +59,10 @@ func (s *Server) containerCreate(cl *call) (any, *rpcError) {
 		if spec.UUID != nil {
 			in.UUID = *spec.UUID
 		}
+		if s.lookupDS(s.dataset(in.Name)).kind != dsMissing {
+			return nil, jobCallError(errnoEFAULT, "Failed to create container: dataset '%s' "+
+				"already exists", s.dataset(in.Name))
+		}
 		if _, err := s.openBox(in.Name); err != nil {
 			return nil, jobCallError(errnoEFAULT, "Failed to create container: %v", err)
 		}
@@ -150,6 +154,11 @@ func (s *Server) containerStart(cl *call) (any, *rpcError) {
 func (s *Server) start26(in *instance) (any, *rpcError) {
 	if in.Status == statusRunning {
 		return nil, callError(errnoEFAULT, "Domain '%s' is already started", in.Name)
+	}
+	if in.NoDataset {
+		return nil, callError(errnoEFAULT, "Failed to start container %s: internal error: "+
+			"guest failed to start: cannot mount the root file system %s%s: dataset '%s' does "+
+			"not exist", in.Name, lxcPrefix, in.Name, s.dataset(in.Name))
 	}
 	box, err := s.openBox(in.Name)
 	if err == nil {
@@ -266,6 +275,7 @@ func (s *Server) delete26(in *instance) (any, *rpcError) {
 	for _, snap := range s.st.snapshotsOf(s.dataset(in.Name)) {
 		s.st.removeSnapshot(snap.id())
 	}
+	delete(s.st.Props, s.dataset(in.Name))
 	delete(s.st.Instances, in.Name)
 	if err := s.removeBox(in.Name); err != nil {
 		s.log.Warn("removing container files", "container", in.Name, "err", err)

@@ -56,6 +56,11 @@ func (s *Server) methods() map[string]handlerFunc {
 		"zfs.snapshot.query":          s.snapshotQuery,
 		"zfs.snapshot.delete":         s.snapshotDelete,
 		"zfs.snapshot.rollback":       s.snapshotRollback,
+		"cronjob.create":              s.cronCreate,
+		"cronjob.query":               s.cronQuery,
+		"cronjob.get_instance":        s.cronGet,
+		"cronjob.run":                 s.cronRun,
+		"cronjob.delete":              s.cronDelete,
 	}
 	if s.ver.poolAPI {
 		m["pool.snapshot.create"] = s.snapshotCreate

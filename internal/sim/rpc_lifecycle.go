@@ -164,6 +164,11 @@ func (s *Server) createInstance(spec *createSpec) (any, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ds := s.dataset(in.Name); s.lookupDS(ds).kind != dsMissing {
+		return nil, jobCallError(errnoEFAULT, "Failed to create instance: Failed creating "+
+			"instance from image: Failed to run: zfs create %s: exit status 1 (cannot create "+
+			"'%s': dataset already exists)", ds, ds)
+	}
 	if _, err := s.openBox(in.Name); err != nil {
 		return nil, jobCallError(errnoEFAULT, "Failed to create instance: %v", err)
 	}

@@ -192,6 +192,7 @@ func (s *Server) instanceDelete(cl *call) (any, *rpcError) {
 		for _, snap := range s.st.snapshotsOf(s.dataset(name)) {
 			s.st.removeSnapshot(snap.id())
 		}
+		delete(s.st.Props, s.dataset(name))
 		delete(s.st.Instances, name)
 		rerr := s.removeBox(name)
 		if err := s.persist(); err != nil {

@@ -104,8 +104,8 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := containerOfDataset(p.Dataset)
-	if _, ok := s.st.Instances[name]; !ok || p.Dataset != s.dataset(name) {
+	ds := s.lookupDS(p.Dataset)
+	if ds.kind == dsMissing {
 		return nil, callError(errnoENOENT, "Failed to snapshot %s: dataset does not exist", id)
 	}
 	if s.st.findSnapshot(id) != nil && s.ver.gen26 {
@@ -114,18 +114,8 @@ func (s *Server) snapshotCreate(cl *call) (any, *rpcError) {
 	if s.st.findSnapshot(id) != nil {
 		return nil, callError(errnoEEXIST, "Failed to snapshot %s: dataset already exists", id)
 	}
-	box, err := s.openBox(name)
-	if err == nil {
-		err = box.Snapshot(*p.Name)
-	}
+	sn, err := s.takeSnapshot(ds, *p.Name)
 	if err != nil {
-		return nil, callError(errnoEFAULT, "Failed to snapshot %s: %v", id, err)
-	}
-	s.st.TXG++
-	sn := &snapshot{Dataset: p.Dataset, Name: *p.Name, TXG: s.st.TXG, Created: time.Now(),
-		Size: box.Size()}
-	s.st.Snapshots = append(s.st.Snapshots, sn)
-	if err := s.st.save(s.opts.Dir); err != nil {
 		return nil, callError(errnoEFAULT, "Failed to snapshot %s: %v", id, err)
 	}
 	return rawJSON(snapshotEntry(sn)), nil
@@ -175,16 +165,6 @@ func (s *Server) snapshotDelete(cl *call) (any, *rpcError) {
 	return true, nil
 }
 
-// dropSnapshot removes a snapshot from the state and the Box. Called with mu held.
-func (s *Server) dropSnapshot(sn *snapshot) error {
-	s.st.removeSnapshot(sn.id())
-	box, err := s.openBox(containerOfDataset(sn.Dataset))
-	if err != nil {
-		return err
-	}
-	return box.DeleteSnapshot(sn.Name)
-}
-
 // snapshotRollback answers zfs.snapshot.rollback. Without recursive only the newest
 // snapshot may be rolled back to; with it the newer ones are destroyed.
 func (s *Server) snapshotRollback(cl *call) (any, *rpcError) {
@@ -213,18 +193,12 @@ func (s *Server) snapshotRollback(cl *call) (any, *rpcError) {
 		return nil, invalidParams(fieldError{msg: fmt.Sprintf("Snapshot %s does not exist", id),
 			errno: errnoENOENT})
 	}
-	name := containerOfDataset(sn.Dataset)
-	if in := s.st.Instances[name]; s.faults.strictRollback && in != nil &&
-		in.Status == statusRunning {
+	ds := s.lookupDS(sn.Dataset)
+	if s.faults.strictRollback && s.busy(ds) {
 		return nil, callError(errnoEBUSY, "Failed to rollback snapshot: %s is running "+
-			"(stop the container first)", name)
+			"(stop the container first)", ds.in.Name)
 	}
-	var newer []*snapshot
-	for _, other := range s.st.snapshotsOf(sn.Dataset) {
-		if other.TXG > sn.TXG {
-			newer = append(newer, other)
-		}
-	}
+	newer := s.newerThan(sn)
 	if len(newer) > 0 && !o.Recursive {
 		names := make([]string, 0, len(newer))
 		for _, n := range newer {
@@ -238,20 +212,11 @@ func (s *Server) snapshotRollback(cl *call) (any, *rpcError) {
 			"'%s': more recent snapshots or bookmarks exist\nuse '-r' to force deletion of the "+
 			"following snapshots and bookmarks:\n%s", id, strings.Join(names, "\n"))
 	}
-	for _, n := range newer {
-		if err := s.dropSnapshot(n); err != nil {
-			return nil, callError(errnoEFAULT, "Failed to rollback snapshot: %v", err)
-		}
-	}
-	box, err := s.openBox(name)
-	if err == nil {
-		err = box.Restore(sn.Name)
+	err := s.rollbackTo(sn, newer)
+	if serr := s.st.save(s.opts.Dir); err == nil {
+		err = serr
 	}
 	if err != nil {
-		return nil, callError(errnoEFAULT, "Failed to rollback snapshot: %v", err)
-	}
-	s.st.TXG++
-	if err := s.st.save(s.opts.Dir); err != nil {
 		return nil, callError(errnoEFAULT, "Failed to rollback snapshot: %v", err)
 	}
 	return nil, nil

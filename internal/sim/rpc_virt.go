@@ -152,6 +152,12 @@ var incusName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?
 // startInstance makes a container RUNNING with its address and SSH listener, and boots it
 // (see boot.go). Called with mu held.
 func (s *Server) startInstance(in *instance) error {
+	if in.NoDataset {
+		ds := s.dataset(in.Name)
+		return jobCallError(errnoEFAULT, "Failed to start instance: Failed to mount storage "+
+			"volume %q: Failed to run: zfs mount %s: exit status 1 (cannot open '%s': dataset "+
+			"does not exist)", in.Name, ds, ds)
+	}
 	if err := s.startListener(in); err != nil {
 		return jobCallError(errnoEFAULT, "Failed to start instance: %v.", err)
 	}

@@ -145,6 +145,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("starting simulator: %w", err)
 	}
 	s.lock = lock
+	s.mu.Lock()
+	err = s.st.sweepDatasets(s.opts.Dir) // only the holder of the serving lock may
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("starting simulator: %w", err)
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 )
 
@@ -23,6 +24,17 @@ type state struct {
 	Pulled    map[string]bool      `json:"pulled,omitempty"`
 	Instances map[string]*instance `json:"instances"`
 	Snapshots []*snapshot          `json:"snapshots"`
+
+	// Cron jobs (cronjob.*), numbered from 1.
+	NextCronID int        `json:"next_cron_id,omitempty"`
+	CronJobs   []*cronJob `json:"cron_jobs,omitempty"`
+	// Loose datasets by name (made by zfs recv, or renamed away from a container), each
+	// with its files under dir/datasets/<Dir>; see zfs.go.
+	NextDataset int                      `json:"next_dataset,omitempty"`
+	Datasets    map[string]*looseDataset `json:"datasets,omitempty"`
+	// Local ZFS properties by dataset name. A layout or container dataset without an entry
+	// has the defaults of its kind (see defaultProps); an empty entry means none.
+	Props map[string]map[string]string `json:"props,omitempty"`
 }
 
 // instance is one simulated Incus container.
@@ -42,6 +54,9 @@ type instance struct {
 	ID       int            `json:"id,omitempty"`
 	UUID     string         `json:"uuid,omitempty"`
 	Settings map[string]any `json:"settings,omitempty"`
+	// NoDataset is set once the container's dataset was destroyed or renamed away with the
+	// zfs command: it has no root file system until a dataset is renamed onto its name.
+	NoDataset bool `json:"no_dataset,omitempty"`
 }
 
 // snapshot is one simulated ZFS snapshot of a container dataset.
@@ -68,6 +83,7 @@ func loadState(dir string) (*state, error) {
 			Password:  randomHex(12),
 			TXG:       1000,
 			Instances: map[string]*instance{},
+			Datasets:  map[string]*looseDataset{},
 		}
 		return st, nil
 	}
@@ -82,7 +98,41 @@ func loadState(dir string) (*state, error) {
 	if st.Instances == nil {
 		st.Instances = map[string]*instance{}
 	}
+	if st.Datasets == nil {
+		st.Datasets = map[string]*looseDataset{}
+	}
 	return st, nil
+}
+
+// Leftovers is what a simulator's state holds that a client is expected to clean up after
+// itself: cron job entries and loose datasets.
+type Leftovers struct {
+	CronJobs int      // how many cron job entries exist
+	Datasets []string // names of loose datasets, sorted; never nil
+}
+
+// ReadLeftovers reads the leftovers from the state file in dir without a running server. A
+// directory without state has none.
+func ReadLeftovers(dir string) (Leftovers, error) {
+	out := Leftovers{Datasets: []string{}}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("reading simulator leftovers: %w", err)
+	}
+	var st state
+	if err := json.Unmarshal(data, &st); err != nil {
+		return out, fmt.Errorf("reading simulator leftovers from %s: %w",
+			filepath.Join(dir, stateFile), err)
+	}
+	out.CronJobs = len(st.CronJobs)
+	for name := range st.Datasets {
+		out.Datasets = append(out.Datasets, name)
+	}
+	sort.Strings(out.Datasets)
+	return out, nil
 }
 
 // save writes the state atomically (temporary file, then rename).
