@@ -190,6 +190,8 @@ type jobEntry struct {
 	Result   json.RawMessage `json:"result"`
 	Error    *string         `json:"error"`
 	ExcInfo  map[string]any  `json:"exc_info"`
+	LogsPath *string         `json:"logs_path"`
+	Logs     *string         `json:"logs_excerpt"`
 	Progress struct {
 		Percent     float64 `json:"percent"`
 		Description *string `json:"description"`
