@@ -73,6 +73,14 @@ func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label strin
 		shell.Pool = *in.StoragePool
 	}
 	ct, err := v.Create(ctx, shell, progress)
+	if err != nil && shell.Image != spec.Image && imageMissing(err) {
+		// The source's image is described by os and release, which need not name an image
+		// the NAS can still fetch; the shell's image matters only as a label.
+		v.c.log.Debug("truenas source image unavailable; using the default image for the "+
+			"copy's shell", "image", shell.Image, "err", err)
+		shell.Image = spec.Image
+		ct, err = v.Create(ctx, shell, progress)
+	}
 	if err == nil {
 		err = v.Stop(ctx, spec.Name, StopOptions{Force: true, Timeout: shellStopTimeout}, nil)
 	}
@@ -86,6 +94,12 @@ func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label strin
 		return nil, fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
 	}
 	return v.Get(ctx, spec.Name)
+}
+
+// imageMissing reports whether a create failed because its image could not be found.
+func imageMissing(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "image") && strings.Contains(msg, "not found")
 }
 
 // copyInto runs the copy script for src@label into dst.

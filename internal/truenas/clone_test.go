@@ -114,3 +114,31 @@ func (s *fakeServer) lastCall(method string) int {
 	}
 	return last
 }
+
+// A source image the NAS cannot fetch any more falls back to the caller's image for the
+// shell, whose root filesystem is replaced anyway.
+func TestVirtCreateFromImageGone(t *testing.T) {
+	s := newFake(t)
+	v := s.virtModel()
+	s.cronModel(func(string) (string, int) { return "", 0 })
+	s.handle("virt.instance.create", func(r *fakeReq) (any, *fakeErr) {
+		var p []map[string]any
+		_ = json.Unmarshal(r.Params, &p)
+		if p[0]["image"] == "ubuntu/noble" {
+			return r.startJob("virt.instance.create", nil, `[EFAULT] Failed to create `+
+				`instance: Image "ubuntu/noble" not found on remote LINUX_CONTAINERS`,
+				map[string]any{"type": "CallError", "errno": 14}), nil
+		}
+		return v.create(r)
+	})
+	v.add("px-a", "STOPPED")
+	b := dialFake(t, s)
+	if _, err := b.CreateFrom(testCtx(t), CreateSpec{Name: "px-b", Image: "debian/12"},
+		"px-a", "clean", nil); err != nil {
+		t.Fatalf("CreateFrom: %v", err)
+	}
+	creates := s.callsTo("virt.instance.create")
+	if len(creates) != 2 || !strings.Contains(string(creates[1]), `"image":"debian/12"`) {
+		t.Errorf("creates = %s, want a retry with the caller's image", creates)
+	}
+}
