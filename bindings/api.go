@@ -47,7 +47,7 @@ var API = []Function{
 			{Name: "timeout", Type: "duration", Default: "5m",
 				Doc: "deadline for creation and readiness"},
 			{Name: "from", Type: "string",
-				Doc: "NAME@CHECKPOINT to clone from (not yet supported)"},
+				Doc: "NAME@CHECKPOINT, or NAME as it is now, to copy instead of an image"},
 		}},
 	{Name: "get", Params: "name", Returns: "container or nil",
 		Raises: "unreachable",

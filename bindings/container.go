@@ -186,15 +186,23 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 				"got %q (fix config.toml or PIXELS_DEFAULT_CPU)", m.d.Defaults.CPU)
 		}
 	}
+	var from *fromRef
 	if o.has("from") {
-		// TODO(#3): clone from NAME@CHECKPOINT (pool.snapshot.clone or a cron job per version).
-		raise(L, "unsupported", op, name, "%s: option \"from\" is not supported yet", op)
+		from = parseFrom(L, op, name, o.str("from", ""))
+		if o.has("image") {
+			raise(L, engine.CodeUsage, op, name, "%s: options \"image\" and \"from\" do not "+
+				"mix: a container made from a checkpoint runs the checkpoint's system", op)
+		}
 	}
 
 	spec := truenas.CreateSpec{Name: Prefix + name, Image: o.str("image", m.d.Defaults.Image),
 		CPU: m.d.Defaults.CPU, Memory: int64(m.d.Defaults.Memory) * 1024 * 1024,
 		Environment: o.stringMap("env"), Pool: m.d.Defaults.Pool, NICType: m.d.Defaults.NIC,
 		NICParent: m.d.Defaults.Parent, Autostart: true}
+	if from != nil {
+		// Limits and pool follow the source unless given here.
+		spec.CPU, spec.Memory, spec.Pool = "", 0, ""
+	}
 	if o.has("cpu") {
 		spec.CPU = strconv.Itoa(o.integer("cpu", 0))
 	}
@@ -221,16 +229,21 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 			return
 		}
 		prog, done := m.progress(rt, "creating "+name)
-		c, err = b.Create(ctx, spec, prog)
+		if from != nil {
+			c, err = m.createFrom(rt, ctx, b, spec, from, prog)
+		} else {
+			c, err = b.Create(ctx, spec, prog)
+		}
 		done()
 		if err != nil {
 			// A create job we stopped waiting for may still finish on TrueNAS: clean up
-			// after it too.
+			// after it too. A copy fails after its container exists: remove that.
 			jobMayRun = ctx.Err() != nil
+			created = from != nil
 			return
 		}
 		created = true
-		if err = m.provision(ctx, b, spec.Name, dns); err != nil {
+		if err = m.provision(ctx, b, spec.Name, dns, from != nil); err != nil {
 			err = fmt.Errorf("provisioning: %w", err)
 			return
 		}

@@ -44,10 +44,12 @@ WantedBy=multi-user.target
 `
 
 // provision writes what pixels needs inside a new container: our public key for root, DNS
-// servers when configured, and sshd started at boot. It then restarts the container so the
-// boot hook runs.
+// servers when configured, and sshd started at boot. A copy of another container also gets
+// its own hostname and a fresh machine id ("uninitialized" makes systemd generate one at
+// boot; a shared id would give both containers the same DHCP client id). It then restarts
+// the container so the boot hook runs.
 func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
-	dns []string) error {
+	dns []string, copied bool) error {
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err
@@ -65,6 +67,16 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 		{"/etc/rc.local", rcLocal, 0o755},
 		{"/etc/systemd/system/pixels-sshd.service", rcLocalUnit, 0o644},
 		{"/etc/systemd/system/multi-user.target.wants/pixels-sshd.service", rcLocalUnit, 0o644},
+	}
+	if copied {
+		files = append(files, []struct {
+			path string
+			data string
+			mode uint32
+		}{
+			{"/etc/hostname", pxName + "\n", 0o644},
+			{"/etc/machine-id", "uninitialized\n", 0o444},
+		}...)
 	}
 	if len(dns) > 0 {
 		var conf strings.Builder
