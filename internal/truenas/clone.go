@@ -148,7 +148,8 @@ func (x *lxc) CreateFrom(ctx context.Context, spec CreateSpec, src, label string
 		return nil, wrap(fmt.Errorf("installing the address reporter: %w", err))
 	}
 	if spec.Autostart {
-		if err := x.c.Call(ctx, "container.start", []any{e.ID}, nil); err != nil {
+		// The copy holds the source's address report: start marks it stale.
+		if err := x.start(ctx, e); err != nil {
 			return nil, wrap(fmt.Errorf("starting: %w", err))
 		}
 	}

@@ -112,12 +112,20 @@ func (e lxcEntry) rootfs() string {
 func (x *lxc) Start(ctx context.Context, name string, progress Progress) error {
 	e, err := x.entry(ctx, name)
 	if err == nil {
-		err = x.c.Call(ctx, "container.start", []any{e.ID}, nil)
+		err = x.start(ctx, e)
 	}
 	if err != nil {
 		return fmt.Errorf("starting container %q: %w", name, err)
 	}
 	return nil
+}
+
+// start marks the container's last address report stale, then starts it.
+func (x *lxc) start(ctx context.Context, e *lxcEntry) error {
+	if err := x.markStale(ctx, e); err != nil {
+		return err
+	}
+	return x.c.Call(ctx, "container.start", []any{e.ID}, nil)
 }
 
 // Stop stops a running container. 26 takes no per-call timeout: a graceful stop waits the

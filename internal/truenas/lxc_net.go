@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -17,6 +18,12 @@ import (
 // images through /etc/local.d (which needs the "local" service); other inits and images
 // without `ip` or `hostname -I` report nothing. Not yet tried on a real 26 system.
 const reportDir = "/var/lib/pixels/net"
+
+// staleMark is a file pixels writes into reportDir before it starts a container. A report
+// left by an earlier boot, by the checkpoint a container was restored to, or by the
+// container a copy was made from names addresses that may belong to another machine; the
+// reporter removes the whole directory, marker included, once it reports this boot's.
+const staleMark = "stale"
 
 const reporterScript = `#!/bin/sh
 # Installed by pixels. TrueNAS 26 does not report container addresses, so this writes them
@@ -89,9 +96,23 @@ func (x *lxc) addresses(ctx context.Context, e lxcEntry) (v4, v6 []string) {
 	}
 	var as []alias
 	for _, en := range entries {
+		if en.Name == staleMark {
+			return nil, nil
+		}
 		if addr, ok := strings.CutPrefix(en.Name, "ip-"); ok && en.Type != "DIRECTORY" {
 			as = append(as, alias{Address: addr})
 		}
 	}
 	return splitAliases(as)
+}
+
+// markStale flags whatever report the container's tree holds as not from its next boot.
+func (x *lxc) markStale(ctx context.Context, e *lxcEntry) error {
+	err := receiveFile(ctx, x.c, e.rootfs()+reportDir+"/"+staleMark,
+		[]byte("written by pixels before a start; the address reporter removes it\n"), 0o644,
+		0, 0)
+	if err != nil {
+		return fmt.Errorf("marking the old address report stale: %w", err)
+	}
+	return nil
 }

@@ -224,3 +224,37 @@ func TestLXCSnapshots(t *testing.T) {
 		})
 	}
 }
+
+// A report left from before the last start names no address, and every start marks the
+// old report stale first (a copy or a restore brings another boot's report along).
+func TestLXCStaleReport(t *testing.T) {
+	s, x, b := dialLXC(t, "TrueNAS-26.0.0-BETA.3")
+	x.add("px-a", "STOPPED")
+	ctx := testCtx(t)
+	if err := b.Start(ctx, "px-a", nil); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	var marked bool
+	for _, raw := range s.callsTo("filesystem.file_receive") {
+		var p []any
+		_ = json.Unmarshal(raw, &p)
+		marked = marked || p[0] == lxcRoot+reportDir+"/"+staleMark
+	}
+	if !marked || s.lastCall("filesystem.file_receive") > s.lastCall("container.start") {
+		t.Errorf("start did not mark the old report stale before starting")
+	}
+
+	s.mu.Lock()
+	x.reports[lxcRoot+reportDir] = []string{"ip-127.77.0.9", staleMark}
+	s.mu.Unlock()
+	c, err := b.Get(ctx, "px-a")
+	if err != nil || len(c.IPv4) != 0 {
+		t.Errorf("Get with a stale report = %+v, %v; want no address", c, err)
+	}
+	s.mu.Lock()
+	x.reports[lxcRoot+reportDir] = []string{"ip-127.77.0.9"}
+	s.mu.Unlock()
+	if c, err := b.Get(ctx, "px-a"); err != nil || len(c.IPv4) != 1 {
+		t.Errorf("Get with a fresh report = %+v, %v; want its address", c, err)
+	}
+}
