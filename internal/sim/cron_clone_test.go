@@ -31,8 +31,10 @@ func cloneScript(src, dst string) string {
 }
 
 func TestCloneScriptOnEveryGeneration(t *testing.T) {
+	t.Parallel()
 	for _, gen := range generations {
 		t.Run(gen, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, Options{Version: gen})
 			c := login(t, s)
 			makeContainer(t, s, c, "px-a", true)
@@ -98,8 +100,10 @@ func TestCloneScriptOnEveryGeneration(t *testing.T) {
 }
 
 func TestCloneScriptFailuresLeaveNothing(t *testing.T) {
+	t.Parallel()
 	for _, gen := range []string{"25.04", "26-rc"} {
 		t.Run(gen, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, Options{Version: gen})
 			c := login(t, s)
 			makeContainer(t, s, c, "px-a", false)

@@ -81,6 +81,7 @@ func TestCronShellTouchesNothingOnTheHost(t *testing.T) {
 }
 
 func TestCronShellBuiltinsWork(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	script := strings.Join([]string{
 		"set -eu",
@@ -112,6 +113,7 @@ func TestCronShellBuiltinsWork(t *testing.T) {
 }
 
 func TestCronOutputExcerpt(t *testing.T) {
+	t.Parallel()
 	long := func(n int, end string) string {
 		var b strings.Builder
 		for i := range n {

@@ -22,6 +22,7 @@ type cronEntry struct {
 }
 
 func TestCronCreateQueryDelete(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{SchemaFile: methodsFile})
 	c := login(t, s)
 
@@ -85,6 +86,9 @@ func TestCronCreateQueryDelete(t *testing.T) {
 		}
 	}
 
+	if j := c.mustJob("cronjob.run", 1, false); string(j.Result) != "null" {
+		t.Fatalf("run result %s", j.Result)
+	}
 	var ok bool
 	c.mustCall(&ok, "cronjob.delete", 1)
 	if !ok {
@@ -102,7 +106,8 @@ func TestCronCreateQueryDelete(t *testing.T) {
 }
 
 func TestCronRun(t *testing.T) {
-	s := startServer(t, Options{SchemaFile: methodsFile})
+	t.Parallel()
+	s := startServer(t, Options{})
 	c := login(t, s)
 
 	j := c.cronJobRun("echo hello; echo oops >&2", cronOpts{})
@@ -169,6 +174,7 @@ func TestCronRun(t *testing.T) {
 }
 
 func TestCronPersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s1, err := New(Options{Dir: dir, Faults: "job_time=5ms"})
 	if err != nil {
@@ -204,6 +210,7 @@ func TestCronPersistsAcrossRestart(t *testing.T) {
 }
 
 func TestCronRunsBesideOtherJobsAndStopsWithTheServer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	c := login(t, s)
 	var slow, quick cronEntry
@@ -248,6 +255,7 @@ func TestCronRunsBesideOtherJobsAndStopsWithTheServer(t *testing.T) {
 }
 
 func TestCronShellStopsWithItsContext(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
