@@ -86,8 +86,13 @@ func (a *app) simCommand() *cli.Command {
 						return &engine.Error{Code: engine.CodeNotFound,
 							Message: "the simulator is not running (it starts on first use)"}
 					}
+					left, err := sim.ReadLeftovers(a.simDir())
+					if err != nil {
+						return wrapSim(err)
+					}
 					return engine.Render(a.env.stdout, map[string]any{"pid": rec.PID,
-						"url": rec.URL, "version": rec.Version, "dir": a.simDir()}, a.out)
+						"url": rec.URL, "version": rec.Version, "dir": a.simDir(),
+						"cron_jobs": left.CronJobs, "datasets": toAny(left.Datasets)}, a.out)
 				}},
 		},
 	}
