@@ -8,13 +8,18 @@
 // in a directory so that a new Server on the same directory sees the same containers,
 // checkpoints, API key and SSH host keys:
 //
-//	state.json                            containers, checkpoints, credentials (atomic writes)
+//	state.json                            containers, checkpoints, credentials, cron jobs,
+//	                                      loose datasets, local ZFS properties (atomic writes)
 //	server.json                           the Record of the running server (pid, url, key, ports)
 //	lock                                  flock taken by Ensure while it starts a server
 //	serve.lock                            flock held by the running server (one per directory)
 //	sim.log                               stdout and stderr of a background server
-//	containers/<px-name>/                 the Box of each container
-//	containers/<px-name>/ssh_host_ed25519_key
+//	containers/<px-name>/                 the Box of each container:
+//	    rootfs/                           its tree, which is its dataset's data
+//	    snapshots/<label>/                copies of the tree, its dataset's snapshots
+//	    ssh_host_ed25519_key, commands.log    its own: they never move with the dataset
+//	datasets/<n>/rootfs/, snapshots/      the data of each loose dataset (see below);
+//	                                      directories no dataset owns are removed at Start
 //
 // # Serving
 //
@@ -54,6 +59,74 @@
 //	early_events        the terminal job event is sent before the reply carrying the job id
 //	strict_rollback     rollback of a running container's dataset is refused (the real server
 //	                    does not check; this keeps clients honest about stopping first)
+//
+// # Cron jobs
+//
+// cronjob.create, query, get_instance, run and delete play TrueNAS's cron jobs on every
+// generation; entries persist in state.json (so a leaked one is visible, see ReadLeftovers
+// and `pixels sim status`) and the simulator never runs them on a schedule. Only user root
+// exists. cronjob.run [id, skip_disabled] is a job, one at a time per entry, beside any
+// other job: as TrueNAS does, it removes the command's newlines, appends "> /dev/null" when
+// stdout is true and "2> /dev/null" when stderr is true (so they cover the last command
+// only), and runs the line with sh -c as root; progress is 10 "Executing Cron Task", 85, 95
+// when there was output, 100. stdout and stderr go, merged, into the job's log:
+// logs_excerpt holds its first and last ten lines with "... N more lines ..." between, and,
+// as on TrueNAS, the log repeats the output after "Executed CronTask - <line>: ". The
+// simulator keeps output whole up to 256 KiB, then only both ends (lines cut at 64 KiB). A
+// non-zero exit fails the job with `[EFAULT] CronTask "<line>" exited with <n> (non-zero)
+// exit status.`; skip_disabled on a disabled entry fails with "[EINVAL] Cron job is
+// disabled" (TrueNAS's behaviour, not a skip); a missing id is "CronJob <id> does not
+// exist". Closing the server cancels the script.
+//
+// The shell (cron_shell.go) stands for the NAS and touches nothing on the host: it is
+// mvdan.cc/sh's interpreter with dash's dialect (POSIX) and dash's messages; redirections
+// reach /dev/null only (anything else: "sh: 1: cannot create X: Permission denied");
+// cd, ".", tests, globs and type/command -v see no host file; the only programs are zfs
+// (at /sbin/zfs and /usr/sbin/zfs) and sleep, anything else is "sh: 1: NAME: not found"
+// (127), as are bash-only builtins; the environment is fixed (HOME=/root, cron's PATH).
+// Differences from dash: echo does not expand backslash escapes, local is refused, a
+// failing "." does not end the shell, and umask, kill and ulimit are unsupported.
+//
+// # Datasets and the zfs command
+//
+// The zfs command of cron jobs (zfs_cli.go) is a subset of OpenZFS's over the simulator's
+// datasets, with its error wording and exit statuses (1 failure, 2 usage): list [-Hpr]
+// [-o] [-t]; get [-Hpr] [-o field] [-s source] [-t] PROPS|all; set; snapshot; rollback
+// [-rRf] (without -r only to the newest snapshot); destroy [-rRf] DS and DS@L[,L...];
+// send DS@L; receive/recv [-uv] [-o p=v]; rename [-fu]. Other options are refused with
+// "the simulator does not support ...". There are three kinds of dataset:
+//
+//   - the layout, which holds no data: tank, tank/.ix-virt, tank/.ix-virt/containers on
+//     25.x; tank, tank/.truenas_containers, tank/.truenas_containers/containers on 26. It
+//     cannot be destroyed, renamed, snapshotted or sent.
+//   - one dataset per container (containerOfDataset, Server.dataset), whose data is the
+//     container's rootfs/ and snapshots/.
+//   - loose datasets, made by recv or renamed away from a container, kept in state.json and
+//     under datasets/<n>/. They sit directly below a layout dataset, never deeper.
+//
+// A snapshot made with zfs snapshot is exactly one made through the API: a copy of the tree,
+// with txg, size and creation, listed by the snapshot queries (so checkpoints see it). The
+// zfs route is never guarded, also on 26-rc where the API refuses snapshot writes on
+// container datasets; it honours strict_rollback as the API does. send writes an opaque
+// stream naming the snapshot (recv copies the snapshot's tree, so the pair must run while
+// the snapshot exists); recv makes the new dataset with that tree and the snapshot, keeping
+// its creation time. Moving a dataset moves only rootfs/ and snapshots/: a container keeps
+// its host key and command log. A container whose dataset was destroyed or renamed away
+// (state: no_dataset) has no root file system: start fails ("dataset does not exist"),
+// file_receive and stat fail, and API delete works as usual (on 25.x as on 26); renaming or
+// receiving a dataset onto its dataset name gives it that tree and its snapshots.
+// destroy and rename of a running container's dataset fail "cannot unmount '...': pool or
+// dataset is busy".
+//
+// Properties: type, creation, used, available, referenced, mounted, origin (always "-"),
+// mountpoint, compression, readonly, createtxg (snapshots), canmount, and user properties
+// (names with a colon). 25.x container datasets carry local mountpoint=legacy and
+// canmount=noauto, as Incus sets them, and are mounted only while running; 26 container
+// datasets have no local property and inherit /mnt/.truenas_containers/tank/containers/
+// <name> from tank/.truenas_containers (local mountpoint /mnt/.truenas_containers/tank);
+// tank has local compression=lz4. Values are shown as stored: there is no altroot. Local
+// properties move with a dataset. Sizes are the bytes of the files (a snapshot's used is 0);
+// the pool pretends to hold 1 TiB.
 //
 // # Schema checks
 //
