@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -146,7 +145,7 @@ func (c *testClient) cronJobRun(script string, opts cronOpts) jobEntry {
 // zfsRun runs one zfs command line and returns stdout, stderr and the exit status.
 func zfsRun(s *Server, stdin string, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
-	status := s.zfs(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	status := s.zfs(args, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), status
 }
 

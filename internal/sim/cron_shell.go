@@ -209,7 +209,7 @@ func (cs *cronShell) exec(ctx context.Context, args []string) error {
 	}
 	switch prog {
 	case "zfs":
-		return exitCode(cs.s.zfs(ctx, args[1:], hc.Stdin, orDiscard(hc.Stdout), stderr))
+		return exitCode(cs.s.zfs(args[1:], hc.Stdin, orDiscard(hc.Stdout), stderr))
 	case "sleep":
 		return cronSleep(ctx, args[1:], stderr)
 	}

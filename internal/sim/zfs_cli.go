@@ -8,7 +8,6 @@ package sim
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,7 +57,6 @@ type zfsStream struct {
 // held and written out after, so that a reader of its output never waits on the lock.
 type zfsCmd struct {
 	s     *Server
-	ctx   context.Context
 	stdin io.Reader
 	out   *recorder
 	sub   string
@@ -109,12 +107,11 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // zfs runs one zfs command line (args without the program name) and returns its exit
 // status. It never touches the host: it reads and changes the simulator's datasets only.
-func (s *Server) zfs(ctx context.Context, args []string, stdin io.Reader,
-	stdout, stderr io.Writer) int {
+func (s *Server) zfs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
-	z := &zfsCmd{s: s, ctx: ctx, stdin: stdin, out: &recorder{}}
+	z := &zfsCmd{s: s, stdin: stdin, out: &recorder{}}
 	defer z.out.replay(stdout, stderr)
 	if len(args) == 0 {
 		return z.generalUsage()
