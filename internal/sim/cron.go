@@ -267,6 +267,7 @@ func (s *Server) cronRun(cl *call) (any, *rpcError) {
 	}
 	return cl.startJob(fmt.Sprintf("cron_job_run_%d", id), func(r *jobRun) (any, error) {
 		r.keepLogs()
+		r.setExcerpt("") // the log stays empty unless the command runs and prints
 		s.mu.Lock()
 		var j cronJob
 		found := s.findCronJob(id)
