@@ -12,6 +12,8 @@ import (
 
 // zfsStreamMagic starts every stream zfs send writes; what follows is one JSON line naming
 // the sent snapshot. The stream carries no data: zfs recv copies the snapshot's tree.
+// TODO(#3): so recv fails once the sent snapshot is gone; cheap, and enough while scripts can
+// only pipe a stream straight into recv (redirections reach /dev/null only).
 const zfsStreamMagic = "\x00\x00PIXELS-SIM-ZFS-STREAM\x00"
 
 // zfsStream is the header of a send stream.
@@ -147,7 +149,9 @@ func (z *zfsCmd) readStream() (zfsStream, int) {
 }
 
 // checkParent refuses a new dataset name whose parent is missing, or is not a layout
-// dataset (the simulator nests no deeper). Called with mu held.
+// dataset. Called with mu held.
+// TODO(#3): nest datasets deeper; flat is all pixels needs, and it keeps container datasets
+// free of children, which delete, destroy and rename would otherwise have to carry along.
 func (z *zfsCmd) checkParent(name, errbuf, missing string) int {
 	parent := z.s.lookupDS(parentOf(name))
 	switch parent.kind {
