@@ -68,7 +68,7 @@ func runAsRoot(ctx context.Context, c *Conn, what, script string, progress Progr
 		defer cancel()
 	}
 	j, err := c.callJob(jctx, "cronjob.run", []any{created.ID, false}, nil, progress)
-	out := string(j.LogsExcerpt)
+	out := cronOutput(string(j.LogsExcerpt), script)
 	for _, line := range strings.Split(out, "\n") {
 		if w, ok := strings.CutPrefix(strings.TrimSpace(line), warnPrefix); ok {
 			c.warn(w)
@@ -92,6 +92,50 @@ func runAsRoot(ctx context.Context, c *Conn, what, script string, progress Progr
 		return out, ctxError(ctx, what)
 	}
 	return out, nil
+}
+
+// cronMarker starts the line TrueNAS's cron log adds before repeating a task's output.
+const cronMarker = "Executed CronTask - "
+
+// cronOutput recovers a script's output from a cron job's logs_excerpt, where TrueNAS logs
+// it twice (as printed, then after "Executed CronTask - <command line>: ") and keeps the
+// first and last ten lines: the marker and command line are cut out and repeated lines kept
+// once.
+func cronOutput(excerpt, script string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(excerpt, cronMarker)
+		if i < 0 {
+			b.WriteString(excerpt)
+			break
+		}
+		b.WriteString(excerpt[:i])
+		b.WriteString("\n")
+		rest := excerpt[i+len(cronMarker):]
+		if k := strings.Index(rest, script); k >= 0 {
+			rest = rest[k+len(script):]
+			// Redirections TrueNAS appended, up to the ": " before the output.
+			if e := strings.Index(rest, ": "); e >= 0 && !strings.Contains(rest[:e], "\n") {
+				rest = rest[e+2:]
+			}
+		} else if e := strings.Index(rest, "\n"); e >= 0 {
+			rest = rest[e+1:]
+		} else {
+			rest = ""
+		}
+		excerpt = rest
+	}
+	seen := map[string]bool{}
+	var lines []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		l = strings.TrimRight(l, "\r")
+		if strings.TrimSpace(l) == "" || seen[l] {
+			continue
+		}
+		seen[l] = true
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // rootJobHint explains a refused cronjob.create: the API key's user needs the cron role.

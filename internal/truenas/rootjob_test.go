@@ -172,3 +172,22 @@ func TestCopyScriptIsOneParsableLine(t *testing.T) {
 		t.Errorf("source not quoted for sh: %s", script)
 	}
 }
+
+func TestCronOutput(t *testing.T) {
+	const cmd = "set -eu; zfs send 'a@b' | zfs recv 'c'"
+	for _, tt := range []struct{ name, excerpt, want string }{
+		{"empty", "", ""},
+		{"short, logged twice", "copied\n" + warnPrefix + "x\n" + cronMarker + cmd +
+			": copied\n" + warnPrefix + "x\n", "copied\n" + warnPrefix + "x"},
+		{"no newline", "oops" + cronMarker + cmd + ": oops", "oops"},
+		{"discarded stdout", "err\n" + cronMarker + cmd + " > /dev/null: err\n", "err"},
+		{"long, cut in the middle", "l1\nl2\n... 4 more lines ...\nl2\nl3\n",
+			"l1\nl2\n... 4 more lines ...\nl3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cronOutput(tt.excerpt, cmd); got != tt.want {
+				t.Errorf("cronOutput = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
