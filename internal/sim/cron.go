@@ -284,6 +284,12 @@ func (s *Server) cronRun(cl *call) (any, *rpcError) {
 		}
 		line := cronCommandLine(&j)
 		r.progress(10, "Executing Cron Task")
+		if d := s.faults.cronTime; d > 0 {
+			// A slow task, e.g. a large zfs send: the script runs after d.
+			if err := r.sleep(d); err != nil {
+				return nil, err
+			}
+		}
 		out := &cronOutput{}
 		status, err := s.runCron(r.ctx, line, out)
 		if err != nil {

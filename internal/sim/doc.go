@@ -52,6 +52,7 @@
 //	ip_late=DURATION    a started container reports no address for that long
 //	job_time=DURATION   base job duration: start/stop/delete take it, create three times it
 //	                    (default 100ms, so create takes about 300ms with progress steps)
+//	cron_time=DURATION  a cron job waits that long before running its command (slow task)
 //	stop_hang           a graceful stop runs until its timeout, then fails
 //	                    "Failed shutting down instance"; a forced stop still works (on 26
 //	                    a plain stop succeeds and leaves the container running, as there)

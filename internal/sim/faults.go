@@ -15,6 +15,7 @@ type faults struct {
 	deleteBusy     int
 	ipLate         time.Duration
 	jobTime        time.Duration
+	cronTime       time.Duration
 	stopHang       bool
 	dropConnMidjob int
 	earlyEvents    bool
@@ -46,6 +47,8 @@ func parseFaults(spec string) (*faults, error) {
 			f.ipLate, err = time.ParseDuration(val)
 		case "job_time":
 			f.jobTime, err = time.ParseDuration(val)
+		case "cron_time":
+			f.cronTime, err = time.ParseDuration(val)
 		case "stop_hang":
 			f.stopHang = true
 		case "early_events":
@@ -54,7 +57,7 @@ func parseFaults(spec string) (*faults, error) {
 			f.strictRollback = true
 		default:
 			return nil, fmt.Errorf("parsing fault %q: unknown fault (known: delete_busy, ip_late, "+
-				"job_time, stop_hang, drop_conn_midjob, early_events, strict_rollback)", item)
+				"job_time, cron_time, stop_hang, drop_conn_midjob, early_events, strict_rollback)", item)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("parsing fault %q: %w", item, err)
@@ -66,7 +69,7 @@ func parseFaults(spec string) (*faults, error) {
 // needsValue reports whether a fault takes a "=VALUE" part.
 func needsValue(key string) bool {
 	switch key {
-	case "delete_busy", "drop_conn_midjob", "ip_late", "job_time":
+	case "delete_busy", "drop_conn_midjob", "ip_late", "job_time", "cron_time":
 		return true
 	}
 	return false
