@@ -117,19 +117,59 @@ func (s *Server) fileReceive(cl *call) (any, *rpcError) {
 	return true, nil
 }
 
-// lstat stats a path inside a container tree without following a final symlink. It opens
-// the tree afresh, as an os.Root, so it sees the tree a rollback put in place.
+// rootfsDir returns the host path of a container's root filesystem, the prefix that
+// containerPath strips.
+func (s *Server) rootfsDir(name string) string {
+	if s.ver.gen26 {
+		return lxcPrefix + name
+	}
+	return rootfsPrefix + name + "/rootfs"
+}
+
+// openRootfs opens a container tree afresh, as an os.Root, so it sees the tree a rollback
+// put in place.
+func (s *Server) openRootfs(name string) (*os.Root, error) {
+	return os.OpenRoot(filepath.Join(s.containerDir(name), "rootfs"))
+}
+
+// errLinkLoop is what statx reports after too many links, as the middleware's text shows it.
+const errLinkLoop = "[Errno 40] Too many levels of symbolic links"
+
+// lstat stats a path inside a container tree the way statx with AT_SYMLINK_NOFOLLOW does:
+// links before the last component are followed, the last is not. The server resolves those
+// links on the NAS host; the simulator has no host, so it resolves them from the container
+// root and never leaves the tree.
 func (s *Server) lstat(name, inner string) (fs.FileInfo, error) {
-	root, err := os.OpenRoot(filepath.Join(s.containerDir(name), "rootfs"))
+	root, err := s.openRootfs(name)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	rel := strings.TrimPrefix(path.Clean("/"+inner), "/")
-	if rel == "" {
-		rel = "."
+	rel, ok := resolve(root, "/", inner, false)
+	if !ok {
+		return nil, &fs.PathError{Op: "stat", Path: inner, Err: syscall.ELOOP}
 	}
 	return root.Lstat(rel)
+}
+
+// follow stats what a path inside a container tree leads to, following every link (from
+// the container root, as lstat does), and returns the in-container path it resolved to.
+// A dangling link is fs.ErrNotExist, a loop syscall.ELOOP.
+func (s *Server) follow(name, inner string) (fs.FileInfo, string, error) {
+	root, err := s.openRootfs(name)
+	if err != nil {
+		return nil, "", err
+	}
+	defer root.Close()
+	rel, ok := resolve(root, "/", inner, true)
+	if !ok {
+		return nil, "", &fs.PathError{Op: "stat", Path: inner, Err: syscall.ELOOP}
+	}
+	st, err := root.Lstat(rel)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, path.Join("/", rel), nil
 }
 
 // refuseSymlinks fails when any existing component of a path is a symlink, as 26 opens
@@ -149,7 +189,10 @@ func (s *Server) refuseSymlinks(name, inner string) error {
 	return nil
 }
 
-// fileStat answers filesystem.stat for paths inside container trees.
+// fileStat answers filesystem.stat for paths inside container trees as 25.04 to 26 do: the
+// path is lstat'ed, so a link reports type SYMLINK, but every other field, and realpath,
+// describe the link's target. A dangling link is "not found", exactly like a missing path,
+// and a link loop is a plain OSError.
 func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	var p string
 	if rerr := arg(cl.args, 0, "path", &p); rerr != nil {
@@ -167,26 +210,39 @@ func (s *Server) fileStat(cl *call) (any, *rpcError) {
 	if in, exists := s.st.Instances[name]; !exists || in.NoDataset {
 		return nil, callError(errnoENOENT, "Path %s not found", p)
 	}
+
 	st, err := s.lstat(name, inner)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, callError(errnoENOENT, "Path %s not found", p)
+	realpath := p
+	link := err == nil && st.Mode()&fs.ModeSymlink != 0
+	if link {
+		var resolved string
+		st, resolved, err = s.follow(name, inner)
+		realpath = s.rootfsDir(name) + strings.TrimSuffix(resolved, "/")
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, callError(errnoENOENT, "Path %s not found", p)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, plainError(errLinkLoop)
+	case err != nil:
 		return nil, plainError(err.Error())
 	}
-	return statEntry(p, st), nil
+	return statEntry(realpath, st, link), nil
 }
 
-// statEntry renders file information like filesystem.stat.
-func statEntry(p string, st fs.FileInfo) map[string]any {
-	kind := "FILE"
+// statEntry renders file information like filesystem.stat. st describes the entry, or its
+// target when link is set (the type is SYMLINK then, and the rest is the target's).
+func statEntry(realpath string, st fs.FileInfo, link bool) map[string]any {
+	kind := "OTHER"
 	switch {
+	case link:
+		kind = "SYMLINK"
 	case st.IsDir():
 		kind = "DIRECTORY"
-	case st.Mode()&fs.ModeSymlink != 0:
-		kind = "SYMLINK"
+	case st.Mode().IsRegular():
+		kind = "FILE"
 	}
-	e := map[string]any{"realpath": p, "type": kind, "size": st.Size(),
+	e := map[string]any{"realpath": realpath, "type": kind, "size": st.Size(),
 		"mode": int(st.Mode().Perm()) | typeBits(st.Mode()), "uid": 0, "gid": 0,
 		"mtime": float64(st.ModTime().UnixNano()) / 1e9, "acl": false, "is_mountpoint": false,
 		"is_ctldir": false, "attributes": []string{}, "user": "root", "group": "root"}
@@ -198,13 +254,21 @@ func statEntry(p string, st fs.FileInfo) map[string]any {
 	return e
 }
 
-// typeBits are the S_IFMT bits of a mode, as os.stat reports them.
+// typeBits are the S_IFMT bits of a mode, as statx reports them.
 func typeBits(m fs.FileMode) int {
 	switch {
 	case m.IsDir():
 		return syscall.S_IFDIR
 	case m&fs.ModeSymlink != 0:
 		return syscall.S_IFLNK
+	case m&fs.ModeNamedPipe != 0:
+		return syscall.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		return syscall.S_IFSOCK
+	case m&fs.ModeCharDevice != 0:
+		return syscall.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		return syscall.S_IFBLK
 	}
 	return syscall.S_IFREG
 }
