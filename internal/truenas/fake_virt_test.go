@@ -15,11 +15,12 @@ type fakeVirt struct {
 	deleteBusy int // fail this many deletes as busy; -1 for always
 	ifaces     []any
 	routes     []string
+	paths      map[string]string // host path -> filesystem.stat type; absent means ENOENT
 }
 
 // virtModel installs virt.*, zfs.snapshot.*, interface and file handlers on the fake.
 func (s *fakeServer) virtModel() *fakeVirt {
-	v := &fakeVirt{s: s, instances: map[string]map[string]any{}}
+	v := &fakeVirt{s: s, instances: map[string]map[string]any{}, paths: map[string]string{}}
 	s.schemas = loadSchemas(s.t)
 	s.handle("virt.global.config", func(*fakeReq) (any, *fakeErr) {
 		return map[string]any{"id": 1, "pool": "tank", "dataset": "tank/.ix-virt",
@@ -35,6 +36,7 @@ func (s *fakeServer) virtModel() *fakeVirt {
 		return map[string]any{"default_routes": v.routes}, nil
 	})
 	s.handle("filesystem.file_receive", func(*fakeReq) (any, *fakeErr) { return true, nil })
+	s.handle("filesystem.stat", v.stat)
 	for _, ns := range []string{"zfs.snapshot", "pool.snapshot"} {
 		s.handle(ns+".create", v.snapCreate)
 		s.handle(ns+".query", v.snapQuery)
@@ -246,4 +248,25 @@ func (v *fakeVirt) snapDelete(r *fakeReq) (any, *fakeErr) {
 		}
 	}
 	return nil, validationErr(2, "ENOENT", "None", "Snapshot "+p[0]+" does not exist")
+}
+
+// stat answers filesystem.stat from paths as 25.x does: the entry itself is lstat'ed, so a
+// link reports SYMLINK, and anything not listed is missing (as is a dangling link). The type
+// "ELOOP" plays a link loop, an OSError that reaches the client as a plain EINVAL.
+func (v *fakeVirt) stat(r *fakeReq) (any, *fakeErr) {
+	var p []string
+	_ = json.Unmarshal(r.Params, &p)
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	typ, ok := v.paths[p[0]]
+	switch {
+	case !ok:
+		return nil, callErr(2, "ENOENT", "Path "+p[0]+" not found")
+	case typ == "ELOOP":
+		return nil, &fakeErr{Code: -32001, Message: "Method call error", Data: map[string]any{
+			"error": 22, "errname": "EINVAL", "reason": "[Errno 40] Too many levels of " +
+				"symbolic links", "trace": nil, "extra": nil}}
+	}
+	return map[string]any{"realpath": p[0], "type": typ, "size": 0, "mode": 0o100644,
+		"uid": 0, "gid": 0}, nil
 }

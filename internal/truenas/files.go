@@ -20,7 +20,8 @@ const defaultFileMode = 0o644
 // mounts it at, which exists only while the container runs, so a container that is not
 // RUNNING is refused with ErrInvalid rather than written beside. Empty data is refused with
 // ErrInvalid: filesystem.file_receive rejects empty content and no other API route can
-// create an empty file without a root shell on the NAS.
+// create an empty file without a root shell on the NAS. A path through a symlink inside the
+// container is refused with ErrInvalid too, because 25.x would follow it on the NAS host.
 func (v *virt) WriteFile(ctx context.Context, name, p string, data []byte, mode uint32,
 	uid, gid int) error {
 	clean, err := containerPath(p, data)
@@ -44,6 +45,9 @@ func (v *virt) WriteFile(ctx context.Context, name, p string, data []byte, mode 
 	}
 
 	root := "/var/lib/incus/storage-pools/" + in.incusPool(cfg) + "/containers/" + name + "/rootfs"
+	if err := checkNoSymlinks(ctx, v.c, root, clean); err != nil {
+		return fmt.Errorf("writing %s in container %q: %w", p, name, err)
+	}
 	if err := receiveFile(ctx, v.c, root+clean, data, mode, uid, gid); err != nil {
 		return fmt.Errorf("writing %s in container %q: %w", p, name, err)
 	}
@@ -51,10 +55,8 @@ func (v *virt) WriteFile(ctx context.Context, name, p string, data []byte, mode 
 }
 
 // containerPath checks a path inside a container and cleans it so that no ".." climbs out
-// of the root filesystem.
-//
-// TODO(#3): a symlink inside the container's tree is still followed on the host by
-// file_receive on 25.x; only 26 refuses symlinked paths server-side.
+// of the root filesystem. Symlinks inside the tree are a separate matter: 26 refuses them
+// server-side, and on 25.x WriteFile checks for them first (see checkNoSymlinks).
 func containerPath(p string, data []byte) (string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("%w: path must be absolute", ErrInvalid)
