@@ -47,8 +47,8 @@ func (m *module) createFrom(rt *engine.Runtime, ctx context.Context, b truenas.B
 	src := Prefix + from.name
 	if _, err := b.Get(ctx, src); err != nil {
 		if errors.Is(err, truenas.ErrNotFound) {
-			return nil, fmt.Errorf("%w: there is no container %q to copy from (see: pixels "+
-				"list)", truenas.ErrNotFound, from.name)
+			return nil, notFoundError(fmt.Sprintf("there is no container %q to copy from "+
+				"(see: pixels list)", from.name))
 		}
 		return nil, err
 	}
@@ -60,8 +60,8 @@ func (m *module) createFrom(rt *engine.Runtime, ctx context.Context, b truenas.B
 		}
 		snap, _ := findRef(snaps, label)
 		if snap == nil {
-			return nil, fmt.Errorf("%w: container %q has no checkpoint %q (see: pixels "+
-				"checkpoint list %s)", truenas.ErrNotFound, from.name, label, from.name)
+			return nil, notFoundError(fmt.Sprintf("container %q has no checkpoint %q (see: "+
+				"pixels checkpoint list %s)", from.name, label, from.name))
 		}
 		label = snap.Label
 	} else {
@@ -89,3 +89,9 @@ func temporaryLabel() string {
 	_, _ = rand.Read(buf)
 	return "pixels-copy-" + hex.EncodeToString(buf)
 }
+
+// notFoundError is a message that is ErrNotFound without saying so twice.
+type notFoundError string
+
+func (e notFoundError) Error() string { return string(e) }
+func (e notFoundError) Unwrap() error { return truenas.ErrNotFound }
