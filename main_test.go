@@ -75,6 +75,10 @@ func scriptParams(version string) testscript.Params {
 			if cond == "v26" {
 				return strings.HasPrefix(version, "26"), nil
 			}
+			// [sim:VERSION]: the simulator plays exactly that generation.
+			if v, ok := strings.CutPrefix(cond, "sim:"); ok {
+				return version == v, nil
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(e *testscript.Env) error {
