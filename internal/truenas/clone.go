@@ -85,7 +85,8 @@ func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label strin
 		err = v.Stop(ctx, spec.Name, StopOptions{Force: true, Timeout: shellStopTimeout}, nil)
 	}
 	if err == nil {
-		err = v.copyInto(ctx, from.Dataset, label, ct.Dataset, src, spec.Name, progress)
+		err = copyCheckpoint(ctx, v.c, src, from.Dataset, label, spec.Name, ct.Dataset,
+			progress)
 	}
 	if err == nil && spec.Autostart {
 		err = v.Start(ctx, spec.Name, progress)
@@ -102,13 +103,14 @@ func imageMissing(err error) bool {
 	return strings.Contains(msg, "image") && strings.Contains(msg, "not found")
 }
 
-// copyInto runs the copy script for src@label into dst.
-func (v *virt) copyInto(ctx context.Context, srcDS, label, dstDS, src, name string,
+// copyCheckpoint runs the copy script for checkpoint label of container src (dataset
+// srcDS) into container name (dataset dstDS).
+func copyCheckpoint(ctx context.Context, c *Conn, src, srcDS, label, name, dstDS string,
 	progress Progress) error {
 	if progress != nil {
 		progress(0, "copying checkpoint "+label)
 	}
-	_, err := runAsRoot(ctx, v.c, fmt.Sprintf("copy %s@%s into %s", src, label, name),
+	_, err := runAsRoot(ctx, c, fmt.Sprintf("copy %s@%s into %s", src, label, name),
 		copyScript(srcDS, label, dstDS), progress)
 	return err
 }
@@ -135,12 +137,8 @@ func (x *lxc) CreateFrom(ctx context.Context, spec CreateSpec, src, label string
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if progress != nil {
-		progress(0, "copying checkpoint "+label)
-	}
-	_, err = runAsRoot(ctx, x.c, fmt.Sprintf("copy %s@%s into %s", src, label, spec.Name),
-		copyScript(se.Dataset, label, e.Dataset), progress)
-	if err != nil {
+	if err := copyCheckpoint(ctx, x.c, src, se.Dataset, label, spec.Name, e.Dataset,
+		progress); err != nil {
 		return nil, wrap(err)
 	}
 	// The copy carries the source's reporter; install this version's over it.
