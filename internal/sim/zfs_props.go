@@ -8,6 +8,7 @@ package sim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -19,7 +20,7 @@ import (
 // zfsProps are the native properties the simulator knows, in the order zfs get all
 // prints them.
 var zfsProps = []string{"type", "creation", "used", "available", "referenced", "mounted",
-	"origin", "mountpoint", "compression", "readonly", "createtxg", "canmount"}
+	"origin", "mountpoint", "compression", "readonly", "createtxg", "canmount", "guid"}
 
 // propAliases maps the short names zfs accepts to the full ones.
 var propAliases = map[string]string{"avail": "available", "refer": "referenced",
@@ -162,6 +163,12 @@ func (pc *propCtx) get(r dsRef, prop string, parsable bool) (string, string, boo
 		return yesNo(s.mounted(r)), "-", true
 	case "origin", "createtxg":
 		return "-", "-", true
+	case "guid":
+		// Unique per dataset made: a dataset destroyed and made again under the same name
+		// gets another.
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%d", r.kind, s.created(r).UnixNano())
+		return strconv.FormatUint(h.Sum64(), 10), "-", true
 	case "canmount":
 		if v, ok := s.localProps(r)["canmount"]; ok {
 			return v, "local", true

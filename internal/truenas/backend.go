@@ -66,7 +66,8 @@ type Backend interface {
 	List(ctx context.Context, prefix string) ([]Container, error)
 	// Get returns one container, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, name string) (*Container, error)
-	// Create creates (and with spec.Autostart, starts) a container and returns it.
+	// Create creates (and with spec.Autostart, starts) a container and returns it. A
+	// failure after the container was made wraps ErrHalfMade.
 	Create(ctx context.Context, spec CreateSpec, progress Progress) (*Container, error)
 	Start(ctx context.Context, name string, progress Progress) error
 	Stop(ctx context.Context, name string, opts StopOptions, progress Progress) error
@@ -76,8 +77,8 @@ type Backend interface {
 	// container like src (its image, and its CPU, memory and pool where spec leaves them
 	// empty) whose root filesystem is then replaced by the checkpoint's, copied by a root
 	// job on the NAS so the new container depends on neither src nor the checkpoint. It
-	// starts it when spec.Autostart. On failure the new container may exist; the caller
-	// deletes it.
+	// starts it when spec.Autostart. A failure after the new container was made wraps
+	// ErrHalfMade, and the caller deletes it; other failures touched nothing.
 	CreateFrom(ctx context.Context, spec CreateSpec, src, label string, progress Progress) (
 		*Container, error)
 	// WriteFile writes data at path inside the container's root filesystem, creating parent

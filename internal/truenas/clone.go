@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,7 +23,12 @@ const shellStopTimeout = 30 * time.Second
 // copyScript is the root script that replaces dst's contents with snapshot src@label.
 // Local ZFS properties of dst (Incus sets some, e.g. mountpoint=legacy) are carried over.
 func copyScript(src, label, dst string) string {
-	lines := []string{
+	return strings.Join(copySteps(src, label, dst), "; ")
+}
+
+// copySteps are copyScript's commands, one per element.
+func copySteps(src, label, dst string) []string {
+	return []string{
 		"set -eu",
 		"src=" + shQuote(src+"@"+label),
 		"dst=" + shQuote(dst),
@@ -30,15 +36,19 @@ func copyScript(src, label, dst string) string {
 		`old="$dst.pixels-old"`,
 		`trap 'zfs destroy -r "$tmp" >/dev/null 2>&1 || true' EXIT`,
 		`props=$(zfs get -H -s local -o property,value all "$dst")`,
+		`guid=$(zfs get -H -o value guid "$dst")`,
 		`zfs send "$src" | zfs recv "$tmp"`,
 		`zfs destroy "$tmp@"` + shQuote(label),
+		// A client that gave up waiting (timeout) removed the shell, and a new container
+		// may have the name by now: never swap into a dataset other than the one we began on.
+		`[ "$(zfs get -H -o value guid "$dst")" = "$guid" ] || ` +
+			`{ echo "$dst was replaced while the copy ran; leaving it alone" >&2; exit 1; }`,
 		`zfs rename "$dst" "$old"`,
 		`zfs rename "$tmp" "$dst" || { zfs rename "$old" "$dst"; exit 1; }`,
 		`zfs destroy -r "$old" || echo "` + warnPrefix + `could not remove $old"`,
 		`echo "$props" | while IFS="$(printf '\t')" read -r p v; do [ -z "$p" ] || ` +
 			`zfs set "$p=$v" "$dst" || echo "` + warnPrefix + `could not set $p on $dst"; done`,
 	}
-	return strings.Join(lines, "; ")
 }
 
 // shellSpec is the spec of the container that receives the copy: the caller's, with the
@@ -81,6 +91,7 @@ func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label strin
 		shell.Image = spec.Image
 		ct, err = v.Create(ctx, shell, progress)
 	}
+	made := err == nil
 	if err == nil {
 		err = v.Stop(ctx, spec.Name, StopOptions{Force: true, Timeout: shellStopTimeout}, nil)
 	}
@@ -92,7 +103,11 @@ func (v *virt) CreateFrom(ctx context.Context, spec CreateSpec, src, label strin
 		err = v.Start(ctx, spec.Name, progress)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+		err = fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+		if made {
+			err = halfMade{err}
+		}
+		return nil, err
 	}
 	return v.Get(ctx, spec.Name)
 }
@@ -107,19 +122,37 @@ func imageMissing(err error) bool {
 // srcDS) into container name (dataset dstDS).
 func copyCheckpoint(ctx context.Context, c *Conn, src, srcDS, label, name, dstDS string,
 	progress Progress) error {
+	var step Progress
 	if progress != nil {
-		progress(0, "copying checkpoint "+label)
+		// The create's progress reached 100 %: the copy is a second step with its own.
+		step = func(pct float64, _ string) { progress(pct, "copying checkpoint "+label) }
+		step(0, "")
 	}
 	_, err := runAsRoot(ctx, c, fmt.Sprintf("copy %s@%s into %s", src, label, name),
-		copyScript(srcDS, label, dstDS), progress)
+		copyScript(srcDS, label, dstDS), step)
 	return err
 }
+
+// ErrHalfMade marks a CreateFrom failure after the new container was made: the caller
+// should delete it. Failures before that (e.g. the name is taken) do not carry it.
+var ErrHalfMade = errors.New("new container left half made")
+
+// halfMade wraps an error with ErrHalfMade without changing its text.
+type halfMade struct{ error }
+
+func (h halfMade) Unwrap() error        { return h.error }
+func (h halfMade) Is(target error) bool { return target == ErrHalfMade }
 
 // CreateFrom creates spec.Name as a full copy of checkpoint label of container src.
 func (x *lxc) CreateFrom(ctx context.Context, spec CreateSpec, src, label string,
 	progress Progress) (*Container, error) {
+	made := false
 	wrap := func(err error) error {
-		return fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+		err = fmt.Errorf("creating container %q from %s@%s: %w", spec.Name, src, label, err)
+		if made {
+			err = halfMade{err}
+		}
+		return err
 	}
 	se, err := x.entry(ctx, src)
 	if err != nil {
@@ -131,8 +164,9 @@ func (x *lxc) CreateFrom(ctx context.Context, spec CreateSpec, src, label string
 		from.Image = ""
 	}
 	if _, err := x.create(ctx, shellSpec(spec, &from), false, progress); err != nil {
-		return nil, wrap(err)
+		return nil, wrap(err) // half made already when it failed after container.create
 	}
+	made = true
 	e, err := x.entry(ctx, spec.Name)
 	if err != nil {
 		return nil, wrap(err)

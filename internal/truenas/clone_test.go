@@ -25,8 +25,10 @@ func TestVirtCreateFrom(t *testing.T) {
 			spec := CreateSpec{Name: "px-b", Image: "debian/12", Memory: 1 << 30, Autostart: true}
 			ct, err := b.CreateFrom(testCtx(t), spec, "px-a", "gone", nil)
 			if fail {
-				if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "px-a@gone") {
-					t.Fatalf("CreateFrom = %v, want ErrNotFound naming the checkpoint", err)
+				if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "px-a@gone") ||
+					!errors.Is(err, ErrHalfMade) {
+					t.Fatalf("CreateFrom = %v, want ErrNotFound naming the checkpoint, and "+
+						"ErrHalfMade: the new container exists", err)
 				}
 				if n := len(s.callsTo("virt.instance.start")); n != 0 {
 					t.Errorf("a failed copy was started %d times", n)
@@ -140,5 +142,23 @@ func TestVirtCreateFromImageGone(t *testing.T) {
 	creates := s.callsTo("virt.instance.create")
 	if len(creates) != 2 || !strings.Contains(string(creates[1]), `"image":"debian/12"`) {
 		t.Errorf("creates = %s, want a retry with the caller's image", creates)
+	}
+}
+
+// A name another client holds fails before anything is made: the caller must not delete it.
+func TestVirtCreateFromNameTaken(t *testing.T) {
+	s := newFake(t)
+	v := s.virtModel()
+	s.cronModel(func(string) (string, int) { return "", 0 })
+	v.add("px-a", "STOPPED")
+	v.add("px-b", "RUNNING")
+	b := dialFake(t, s)
+	_, err := b.CreateFrom(testCtx(t), CreateSpec{Name: "px-b", Image: "debian/12"}, "px-a",
+		"clean", nil)
+	if err == nil || errors.Is(err, ErrHalfMade) {
+		t.Fatalf("CreateFrom onto a taken name = %v, want an error without ErrHalfMade", err)
+	}
+	if n := len(s.callsTo("cronjob.create")); n != 0 {
+		t.Errorf("%d root jobs for a failed create", n)
 	}
 }

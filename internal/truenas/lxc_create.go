@@ -74,7 +74,7 @@ func (x *lxc) create(ctx context.Context, spec CreateSpec, start bool, progress 
 	}
 
 	if err := x.finishCreate(ctx, &e, nic, start); err != nil {
-		return nil, fmt.Errorf("creating container %q: %w", spec.Name, err)
+		return nil, halfMade{fmt.Errorf("creating container %q: %w", spec.Name, err)}
 	}
 	return x.Get(ctx, spec.Name)
 }

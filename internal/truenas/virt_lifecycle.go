@@ -64,11 +64,15 @@ func (v *virt) Create(ctx context.Context, spec CreateSpec, progress Progress) (
 		return nil, fmt.Errorf("creating container %q: %w", spec.Name, err)
 	}
 	if in.Name == "" {
-		return v.Get(ctx, spec.Name)
+		ct, err := v.Get(ctx, spec.Name)
+		if err != nil {
+			return nil, halfMade{err}
+		}
+		return ct, nil
 	}
 	cfg, err := v.config(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("creating container %q: %w", spec.Name, err)
+		return nil, halfMade{fmt.Errorf("creating container %q: %w", spec.Name, err)}
 	}
 	ct := in.container(cfg)
 	return &ct, nil
