@@ -151,13 +151,40 @@ func toError(op, target, doing string, err error) *engine.Error {
 	msg := err.Error()
 	if target != "" {
 		// The client speaks in TrueNAS names; users only ever see bare ones.
-		msg = strings.ReplaceAll(msg, `"`+Prefix+target+`"`, `"`+target+`"`)
-		msg = strings.ReplaceAll(msg, Prefix+target, target)
+		msg = bareNames(msg, Prefix+target, target)
 	}
 	if doing != "" && !strings.HasPrefix(msg, doing) {
 		msg = doing + ": " + msg
 	}
 	return &engine.Error{Code: codeFor(err), Op: op, Target: target, Message: msg, Err: err}
+}
+
+// bareNames replaces the TrueNAS name px with the bare name in msg, except inside paths and
+// dataset names ("tank/.ix-virt/containers/px-a@x" must stay as the server spelled it).
+func bareNames(msg, px, bare string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, px)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		end := i + len(px)
+		inPath := i > 0 && msg[i-1] == '/' || end < len(msg) && msg[end] == '/'
+		word := end == len(msg) || !isNameByte(msg[end])
+		b.WriteString(msg[:i])
+		if inPath || !word {
+			b.WriteString(px)
+		} else {
+			b.WriteString(bare)
+		}
+		msg = msg[end:]
+	}
+}
+
+// isNameByte reports whether c can continue a container name.
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 func codeFor(err error) string {

@@ -34,8 +34,8 @@ func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 		label = "cp-" + time.Now().UTC().Format("20060102-150405")
 	}
 	if !validLabel(label) {
-		raise(L, engine.CodeInvalid, op, name, "%s: label %q is not valid: use letters, digits, "+
-			"dots, dashes and underscores", op, label)
+		raise(L, engine.CodeInvalid, op, name, "%s: label %q is not valid: %s", op, label,
+			labelRule)
 	}
 	b := m.backend(rt, L, op)
 	var s *truenas.Snapshot
@@ -68,8 +68,11 @@ func (m *module) checkpoint(rt *engine.Runtime, L *lua.LState) int {
 	return 1
 }
 
+// labelRule says what validLabel accepts.
+const labelRule = "use up to 200 letters, digits, dots, dashes and underscores, not only dots"
+
 func validLabel(s string) bool {
-	if s == "" || len(s) > 200 {
+	if s == "" || len(s) > 200 || strings.Trim(s, ".") == "" {
 		return false
 	}
 	for _, r := range s {

@@ -224,8 +224,8 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	created, jobMayRun := false, false
 	rt.Block(func() {
 		if _, gerr := b.Get(ctx, spec.Name); gerr == nil {
-			err = fmt.Errorf("container %q already exists (pick another name or destroy it "+
-				"first): %w", name, truenas.ErrExists)
+			err = existsError(fmt.Sprintf("container %q already exists (pick another name "+
+				"or destroy it first)", name))
 			return
 		}
 		prog, done := m.progress(rt, "creating "+name)
@@ -237,9 +237,9 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		done()
 		if err != nil {
 			// A create job we stopped waiting for may still finish on TrueNAS: clean up
-			// after it too. A copy fails after its container exists: remove that.
+			// after it too, and after a create that failed once its container existed.
 			jobMayRun = ctx.Err() != nil
-			created = from != nil
+			created = errors.Is(err, truenas.ErrHalfMade)
 			return
 		}
 		created = true

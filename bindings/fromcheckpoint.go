@@ -30,8 +30,7 @@ func parseFrom(L *lua.LState, op, target, s string) *fromRef {
 	}
 	if hasAt && !validLabel(label) {
 		raise(L, engine.CodeUsage, op, target, "%s: option \"from\" wants NAME or "+
-			"NAME@CHECKPOINT, got %q: the checkpoint label is not valid (letters, digits, "+
-			"dots, dashes and underscores)", op, s)
+			"NAME@CHECKPOINT, got %q: the checkpoint label is not valid (%s)", op, s, labelRule)
 	}
 	if name == target {
 		raise(L, engine.CodeUsage, op, target, "%s: a container cannot be copied onto "+
@@ -80,8 +79,22 @@ func (m *module) createFrom(rt *engine.Runtime, ctx context.Context, b truenas.B
 			}
 		}()
 	}
-	return b.CreateFrom(ctx, spec, src, label, prog)
+	c, err := b.CreateFrom(ctx, spec, src, label, prog)
+	if err != nil {
+		// Users know the source by its bare name too.
+		return nil, renamedError{err, bareNames(err.Error(), src, from.name)}
+	}
+	return c, nil
 }
+
+// renamedError is err with its message respelled.
+type renamedError struct {
+	err error
+	msg string
+}
+
+func (e renamedError) Error() string { return e.msg }
+func (e renamedError) Unwrap() error { return e.err }
 
 // temporaryLabel names the checkpoint a copy of a container's current state goes through.
 func temporaryLabel() string {
@@ -95,3 +108,9 @@ type notFoundError string
 
 func (e notFoundError) Error() string { return string(e) }
 func (e notFoundError) Unwrap() error { return truenas.ErrNotFound }
+
+// existsError is a message that is ErrExists without saying so twice.
+type existsError string
+
+func (e existsError) Error() string { return string(e) }
+func (e existsError) Unwrap() error { return truenas.ErrExists }

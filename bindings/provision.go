@@ -90,8 +90,9 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 		}{"/etc/systemd/resolved.conf.d/pixels.conf", conf.String(), 0o644})
 	}
 	for _, f := range files {
+		// WriteFile's errors name the path already.
 		if err := b.WriteFile(ctx, pxName, f.path, []byte(f.data), f.mode, 0, 0); err != nil {
-			return fmt.Errorf("writing %s: %w", f.path, err)
+			return err
 		}
 	}
 	// The container is brand new, so nothing is lost by not waiting for its shutdown.
