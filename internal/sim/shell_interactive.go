@@ -2,21 +2,29 @@ package sim
 
 // The interactive shell of an SSH "shell" request: a prompt, a small line editor (echo and
 // backspace when the client asked for a terminal), and one interpreter kept across lines so
-// cd and variables persist as in a login shell.
+// cd and variables persist as in a login shell. The session's input goes to the line editor
+// at the prompt and to the running statement's stdin otherwise; shell_input.go holds that
+// plumbing and the rule for bytes typed ahead.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // interactive reads command lines from in until "exit" or EOF, returning the last status, or
-// the signal when the shell killed itself. With tty set, input is echoed and output uses
-// "\r\n" line ends.
+// the signal when the shell was killed. With tty set, input is echoed, output uses "\r\n"
+// line ends and Ctrl-C interrupts the running statement. It returns when the session ends
+// (input EOF, "exit" or ctx); its input reader goroutine then stops at the next return from
+// in.Read, which the caller brings about by closing in.
 func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env []string,
 	tty bool) (int, string, error) {
 	w := out
@@ -24,10 +32,8 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		w = &crlfWriter{w: out}
 	}
 
-	// TODO(#3): commands in the interactive shell get empty stdin and Ctrl-C cannot
-	// interrupt a running one; sharing the line editor's input with a running command needs
-	// a terminal model the sandbox lacks.
-	stdin, release, err := stdinFile(nil)
+	// Between statements the interpreter holds an empty stdin; each statement gets its own.
+	idle, release, err := stdinFile(nil)
 	if err != nil {
 		return 0, "", fmt.Errorf("starting shell: %w", err)
 	}
@@ -38,23 +44,25 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 		dir = "/"
 	}
 	st := &runState{box: b}
-	r, err := st.newRunner(append(b.defaultEnv(), env...), dir, nil, stdin, w, w)
+	r, err := st.newRunner(append(b.defaultEnv(), env...), dir, nil, idle, w, w)
 	if err != nil {
 		return 0, "", fmt.Errorf("starting shell: %w", err)
 	}
 
 	ctx, lvl := newLevel(ctx)
 	defer lvl.cancel()
-	lr := &lineReader{in: bufio.NewReader(in), echo: out, tty: tty}
+	input := newSessionInput(in)
+	defer input.close()
+	lr := &lineReader{in: input, echo: out, tty: tty}
 	status := 0
 	for {
 		fmt.Fprint(out, b.prompt(r.Dir))
-		line, err := lr.readLine()
+		line, err := lr.readLine(ctx)
 		if errors.Is(err, io.EOF) {
 			return status, "", nil
 		}
 		if err != nil {
-			return status, "", fmt.Errorf("reading command line: %w", err)
+			return ended(ctx, status, fmt.Errorf("reading command line: %w", err))
 		}
 		if strings.TrimSpace(line) == "" {
 			continue
@@ -70,18 +78,88 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 			continue
 		}
 		for _, stmt := range file.Stmts {
-			status, err = statusOf(ctx, r.Run(ctx, stmt))
+			var interrupted bool
+			status, interrupted, err = lr.runStmt(ctx, r, stmt, w)
 			if killed := lvl.killedBy(); killed != nil {
 				return 128 + killed.num, killed.name, nil
 			}
 			if err != nil {
-				return status, "", err
+				return ended(ctx, status, err)
 			}
 			if r.Exited() {
 				return status, "", nil
 			}
+			if interrupted {
+				break // like a shell taking SIGINT, drop the rest of the line
+			}
 		}
 	}
+}
+
+// ended is how the shell reports err: a signal request from the client (the cause of ctx)
+// becomes that signal, as when it ends a script run by Run.
+func ended(ctx context.Context, status int, err error) (int, string, error) {
+	var killed *killedError
+	if errors.As(context.Cause(ctx), &killed) {
+		return 128 + killed.num, killed.name, nil
+	}
+
+	return status, "", err
+}
+
+// runStmt runs one statement with the session's input as its stdin, returning its status and
+// whether Ctrl-C interrupted it. What the statement left unread goes back to the line editor.
+func (lr *lineReader) runStmt(ctx context.Context, r *interp.Runner, stmt *syntax.Stmt,
+	w io.Writer) (int, bool, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 1, false, fmt.Errorf("creating stdin pipe: %w", err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	if err := interp.StdIO(pr, w, w)(r); err != nil {
+		return 1, false, fmt.Errorf("connecting stdin: %w", err)
+	}
+
+	// Not cancelled when the statement ends: a job it left in the background runs on, until
+	// the shell ends.
+	cmdCtx, interrupt := context.WithCancel(ctx)
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	fed := make(chan feedResult, 1)
+	go func() { fed <- lr.feed(feedCtx, pw, interrupt) }()
+
+	status, err := statusOf(cmdCtx, r.Run(cmdCtx, stmt))
+	stopFeed()
+	res := <-fed
+	pw.Close()
+
+	if res.interrupted {
+		if ctx.Err() == nil {
+			status, err = 130, nil
+			setStatus(r, status)
+		}
+		return status, true, err // the terminal drops pending input on an interrupt
+	}
+
+	// Reading after the write end closed returns what is buffered, then EOF. A deadline
+	// left behind by a cancelled read would cut that short, so clear it first.
+	pr.SetReadDeadline(time.Time{})
+	left, _ := io.ReadAll(pr)
+	lr.in.unread(append(left, res.rest...))
+
+	return status, false, err
+}
+
+// setStatus makes $? read status, as after a statement that ended that way. A cancelled Run
+// leaves the interpreter marked as exiting with a status of its own choosing; the next Run
+// clears that mark, and a subshell's exit sets $? without ending the shell.
+func setStatus(r *interp.Runner, status int) {
+	file, err := parseScript(fmt.Sprintf("(exit %d)", status), "sh")
+	if err != nil {
+		return
+	}
+	r.Run(context.Background(), file.Stmts[0])
 }
 
 // prompt is what a root bash on Debian shows, with ~ for /root.
@@ -95,46 +173,33 @@ func (b *Box) prompt(dir string) string {
 	return fmt.Sprintf("root@%s:%s# ", b.hostname, dir)
 }
 
-// lineReader edits one input line at a time: CR, LF or CRLF end a line, backspace deletes,
-// Ctrl-C abandons the line, Ctrl-D on an empty line is EOF.
+// lineReader owns the session's input for the shell: it edits command lines at the prompt
+// (readLine) and passes input on to a running statement (feed, in shell_input.go).
 type lineReader struct {
-	in     *bufio.Reader
-	echo   io.Writer
-	tty    bool
-	skipLF bool // the previous line ended with CR; a following LF belongs to it
+	in   *sessionInput
+	echo io.Writer
+	tty  bool
 }
 
-// readLine returns the next line without its terminator.
-func (lr *lineReader) readLine() (string, error) {
+// readLine returns the next line without its terminator. CR, LF or CRLF end a line,
+// backspace deletes, Ctrl-C abandons the line, Ctrl-D on an empty line is EOF.
+func (lr *lineReader) readLine(ctx context.Context) (string, error) {
 	var line []byte
 	for {
-		c, err := lr.in.ReadByte()
+		c, err := lr.in.next(ctx)
 		if err != nil {
 			if len(line) > 0 && errors.Is(err, io.EOF) {
 				return string(line), nil
 			}
 			return "", err
 		}
-		skip := lr.skipLF
-		lr.skipLF = false
 
 		switch c {
-		case '\n':
-			if skip {
-				continue
-			}
-			lr.write("\r\n")
-			return string(line), nil
-		case '\r':
-			lr.skipLF = true
+		case '\r', '\n':
 			lr.write("\r\n")
 			return string(line), nil
 		case 0x7f, 0x08:
-			if len(line) > 0 {
-				_, size := utf8.DecodeLastRune(line)
-				line = line[:len(line)-size]
-				lr.write("\b \b")
-			}
+			line = lr.erase(line)
 		case 0x03:
 			lr.write("^C\r\n")
 			return "", nil
@@ -147,6 +212,17 @@ func (lr *lineReader) readLine() (string, error) {
 			lr.write(string(c))
 		}
 	}
+}
+
+// erase removes the last character of line, and from the screen.
+func (lr *lineReader) erase(line []byte) []byte {
+	if len(line) == 0 {
+		return line
+	}
+	_, size := utf8.DecodeLastRune(line)
+	lr.write("\b \b")
+
+	return line[:len(line)-size]
 }
 
 // write echoes to the terminal when there is one.

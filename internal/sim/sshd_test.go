@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -251,11 +252,67 @@ func TestSSHShellPTY(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitStatus() != 5 {
 		t.Fatalf("Wait = %v, want exit status 5", err)
 	}
-	for _, want := range []string{"root@testbox:~# cd /tmp\r\n", "echo hix\b \bi\r\nhii\r\n",
-		"root@testbox:/tmp# exit 5"} {
+	// Lines typed ahead are echoed while a command runs, and again by the next prompt.
+	for _, want := range []string{"root@testbox:~# cd /tmp\r\n", "echo hix\b \bi\r\n",
+		"hii\r\n", "root@testbox:/tmp# exit 5"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("shell output %q lacks %q", out.String(), want)
 		}
+	}
+}
+
+func TestSSHShellPTYInput(t *testing.T) {
+	f := startSSH(t)
+	s, err := f.client(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	s.Stdout = out
+	in, err := s.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := 0
+	expect := func(want string) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%q in the shell output", want), func() bool {
+			i := strings.Index(out.String()[seen:], want)
+			if i >= 0 {
+				seen += i + len(want)
+			}
+			return i >= 0
+		})
+	}
+	for _, step := range []struct{ keys, want string }{
+		{"read x; echo got:$x\r", "read x; echo got:$x\r\n"},
+		{"over ssh\r", "got:over ssh\r\n"},
+		{"sleep 100\r", "sleep 100\r\n"},
+		{"\x03", "^C\r\nroot@testbox:~# "},
+		{"echo $? ok\r", "130 ok\r\n"},
+	} {
+		io.WriteString(in, step.keys)
+		expect(step.want)
+	}
+
+	// A signal request ends the shell itself, not only the running statement.
+	io.WriteString(in, "sleep 100\r")
+	expect("sleep 100\r\n")
+	if err := s.Signal(ssh.SIGTERM); err != nil {
+		t.Fatalf("Signal: %v", err)
+	}
+	err = s.Wait()
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.Signal() != "TERM" {
+		t.Fatalf("Wait = %v, want exit-signal TERM; output %q", err, out.String())
 	}
 }
 
