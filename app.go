@@ -303,6 +303,8 @@ func (a *app) sshClient(rt *engine.Runtime) (*ssh.Client, error) {
 	}
 	c, err := ssh.New(ssh.Options{User: a.cfg.SSH.User, KeyPath: a.cfg.SSH.Key,
 		DataDir: a.paths.Data, Logger: a.log,
+		// Ten polls: a refused key is final once the container has settled.
+		AuthGrace:  10 * a.cfg.Timing.Poll,
 		Notice:     func(msg string) { rt.Notice("%s", msg) },
 		Passphrase: a.askPassphrase})
 	if err != nil {

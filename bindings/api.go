@@ -99,7 +99,10 @@ var API = []Function{
 		}},
 	{Name: "write_file", Params: "name, path, content, opts?", Returns: "nothing",
 		Raises: "not_found, cannot connect",
-		Doc:    "Write a file into the container's filesystem.",
+		Doc: "Replace a file in the running container, over SSH: atomically (a temporary " +
+			"file renamed over it), creating parent directories. The container's own links " +
+			"resolve inside it; a link at the path itself is replaced by the file. Empty " +
+			"content makes an empty file.",
 		Options: []Option{
 			{Name: "mode", Type: "string", Default: "0644", Doc: `octal permissions, e.g. "0600"`},
 			{Name: "owner", Type: "string", Default: "root", Doc: `"root", or "UID:GID"`},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	pathpkg "path"
 	"strings"
 	"sync"
 	"time"
@@ -324,13 +325,20 @@ func (m *module) writeFile(rt *engine.Runtime, L *lua.LState) int {
 				op, owner)
 		}
 	}
-	b := m.backend(rt, L, op)
+	if p := pathpkg.Clean(path); p == "/" {
+		raise(L, engine.CodeInvalid, op, name, "%s: path %q names the root directory, not a "+
+			"file", op, path)
+	}
+	// Over SSH, like read_file: the write happens inside the container, where its own
+	// symlinks resolve, rather than through the NAS's file API on the host side.
+	addr := m.resolve(rt, L, op, name)
+	cl := m.sshClient(L, op, name)
 	var err error
 	rt.Block(func() {
-		err = b.WriteFile(rt.Context(L), Prefix+name, path, []byte(content), uint32(mode), uid, gid)
+		err = cl.WriteFile(rt.Context(L), addr, path, []byte(content), uint32(mode), uid, gid)
 	})
 	if err != nil {
-		raiseErr(L, op, name, fmt.Sprintf("writing %s in %q", path, name), err)
+		raiseErr(L, op, name, fmt.Sprintf("writing in %q", name), err)
 	}
 	return 0
 }

@@ -2,10 +2,12 @@ package bindings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/pixels-dev/pixels/internal/ssh"
 	"github.com/pixels-dev/pixels/internal/truenas"
 )
 
@@ -44,15 +46,19 @@ WantedBy=multi-user.target
 `
 
 // provision writes what pixels needs inside a new container: our public key for root, DNS
-// servers when configured, and sshd started at boot. A copy of another container also gets
-// its own hostname and a fresh machine id ("uninitialized" makes systemd generate one at
-// boot; a shared id would give both containers the same DHCP client id). It then restarts
-// the container so the boot hook runs.
+// servers when configured, and sshd started at boot. A copy of another container goes
+// through provisionCopy first. It then restarts the container so the boot hook runs.
 func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
 	dns []string, copied bool) error {
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err
+	}
+	if copied {
+		done, err := m.provisionCopy(ctx, b, cl, pxName, dns)
+		if done || err != nil {
+			return err
+		}
 	}
 	key, err := cl.AuthorizedKey()
 	if err != nil {
@@ -79,15 +85,11 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 		}...)
 	}
 	if len(dns) > 0 {
-		var conf strings.Builder
-		conf.WriteString("# Written by pixels\n[Resolve]\nDNS=")
-		conf.WriteString(strings.Join(dns, " "))
-		conf.WriteString("\n")
 		files = append(files, struct {
 			path string
 			data string
 			mode uint32
-		}{"/etc/systemd/resolved.conf.d/pixels.conf", conf.String(), 0o644})
+		}{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
 	}
 	for _, f := range files {
 		// WriteFile's errors name the path already.
@@ -95,7 +97,12 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 			return err
 		}
 	}
-	// The container is brand new, so nothing is lost by not waiting for its shutdown.
+	return restart(ctx, b, pxName)
+}
+
+// restart stops and starts a container that pixels has just made, so its boot hooks run.
+// Nothing is lost by not waiting for its shutdown.
+func restart(ctx context.Context, b truenas.Backend, pxName string) error {
 	if err := b.Stop(ctx, pxName, truenas.StopOptions{Timeout: 30 * time.Second, Force: true},
 		nil); err != nil {
 		return fmt.Errorf("restarting to run the boot hook: %w", err)
@@ -104,4 +111,76 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 		return fmt.Errorf("restarting to run the boot hook: %w", err)
 	}
 	return nil
+}
+
+// provisionCopy gives a copy of another container what must differ from its source: its own
+// hostname and a fresh machine id ("uninitialized" makes systemd make one at the next boot;
+// a shared id would give both the same DHCP client id), and the configured DNS servers.
+//
+// The copy boots the source's system, which already runs sshd and accepts pixels' key, so
+// these writes go over SSH, inside the container, and the restart that follows applies
+// them. That keeps the source's authorized_keys as it was, and it matters on TrueNAS 25.x:
+// its file API writes from the NAS's side and follows the links in a container's files on
+// the NAS itself. A source filesystem may hold links planted by anything that ran in it,
+// and a dangling one is invisible to every 25.x read call (see checkNoSymlinks), so pixels
+// never writes into a copied filesystem through that API.
+//
+// done is false when the copy refuses pixels' key on TrueNAS 26, where the file API is
+// safe: provision then writes everything through it, as for a new container.
+func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.Client,
+	pxName string, dns []string) (done bool, err error) {
+	c, err := b.Get(ctx, pxName)
+	if err != nil {
+		return false, err
+	}
+	if c.Status != "RUNNING" {
+		if err := b.Start(ctx, pxName, nil); err != nil {
+			return false, err
+		}
+	}
+	c, err = m.waitFor(ctx, b, pxName, "ssh", true)
+	if errors.Is(err, ssh.ErrAuth) {
+		if !strings.HasPrefix(b.Version(), "25.") {
+			return false, nil
+		}
+		key, kerr := cl.AuthorizedKey()
+		if kerr != nil {
+			return false, kerr
+		}
+		return false, fmt.Errorf("the copy does not accept pixels' SSH key, so its source "+
+			"no longer does either. On TrueNAS %s pixels writes into a copied system only "+
+			"over SSH (the NAS's file API would follow links in it on the NAS itself). Put "+
+			"this line back in the source's /root/.ssh/authorized_keys and copy again: %s",
+			b.Version(), strings.TrimSpace(key))
+	}
+	if err != nil {
+		return false, fmt.Errorf("reaching the copy to give it its own identity: %w", err)
+	}
+	addr := m.addr(c)
+	files := []struct {
+		path string
+		data string
+		mode uint32
+	}{
+		{"/etc/hostname", pxName + "\n", 0o644},
+		{"/etc/machine-id", "uninitialized\n", 0o444},
+	}
+	if len(dns) > 0 {
+		files = append(files, struct {
+			path string
+			data string
+			mode uint32
+		}{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
+	}
+	for _, f := range files {
+		if err := cl.WriteFile(ctx, addr, f.path, []byte(f.data), f.mode, 0, 0); err != nil {
+			return false, err
+		}
+	}
+	return true, restart(ctx, b, pxName)
+}
+
+// resolvedConf is a systemd-resolved drop-in naming the DNS servers.
+func resolvedConf(dns []string) string {
+	return "# Written by pixels\n[Resolve]\nDNS=" + strings.Join(dns, " ") + "\n"
 }

@@ -142,8 +142,9 @@ func (c *Client) dial(ctx context.Context, addr string) (*gossh.Client, error) {
 			return nil, fmt.Errorf("connecting to %s: %w", addr, ctx.Err())
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, fmt.Errorf("connecting to %s as %s: %w (the container does not accept "+
-				"pixels' key; is it in the user's authorized_keys?)", addr, c.opts.User, err)
+			return nil, fmt.Errorf("connecting to %s as %s: %w: %w (the container does not "+
+				"accept pixels' key; is it in the user's authorized_keys?)", addr, c.opts.User,
+				ErrAuth, err)
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}

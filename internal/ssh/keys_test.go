@@ -202,6 +202,21 @@ func TestWaitReady(t *testing.T) {
 		}
 	})
 
+	t.Run("a key refused for the whole grace ends the wait", func(t *testing.T) {
+		srv := newTestServer(t)
+		srv.authorize("")
+		c := newTestClient(t)
+		c.authGrace = 50 * time.Millisecond // what Options.AuthGrace sets
+
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err := c.WaitReady(ctx, srv.addr, 10*time.Millisecond)
+		if !errors.Is(err, ErrAuth) || ctx.Err() != nil || srv.authFailures.Load() < 2 {
+			t.Errorf("WaitReady = %v (ctx %v, %d refusals)", err, ctx.Err(),
+				srv.authFailures.Load())
+		}
+	})
+
 	t.Run("deadline names the last failure", func(t *testing.T) {
 		c := newTestClient(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

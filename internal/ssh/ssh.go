@@ -30,6 +30,8 @@ var (
 	ErrHostKeyMismatch = errors.New("host key mismatch")
 	// ErrNoTerminal means Console was called without a terminal on stdin.
 	ErrNoTerminal = errors.New("console needs a terminal")
+	// ErrAuth means the host answered but accepted none of pixels' keys for the user.
+	ErrAuth = errors.New("key not accepted")
 )
 
 // Options configures a Client. Only DataDir is required.
@@ -44,6 +46,10 @@ type Options struct {
 	Notice         func(string)  // told once of user-visible events, e.g. a key was created
 	Logger         *slog.Logger  // nil = discard
 	DialTimeout    time.Duration // per connection attempt, default 10s
+	// AuthGrace is how long WaitReady keeps trying while the host refuses pixels' key,
+	// default 10s. pixels writes the key before a container boots, so a refusal that lasts
+	// will not change; the grace only rides out a container that is still settling.
+	AuthGrace time.Duration
 	// Passphrase is asked for the passphrase of an encrypted KeyPath. nil = such a key is an
 	// error that says so.
 	Passphrase func(prompt string) ([]byte, error)
@@ -65,6 +71,7 @@ type Client struct {
 	agent   net.Conn       // kept open while agent signers are in use
 
 	keepalive time.Duration // keepaliveInterval when the Client was made
+	authGrace time.Duration // opts.AuthGrace, or its default
 
 	connMu sync.Mutex
 	conns  map[string]*conn
@@ -83,6 +90,9 @@ func New(opts Options) (*Client, error) {
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
 	}
+	if opts.AuthGrace <= 0 {
+		opts.AuthGrace = 10 * time.Second
+	}
 	if opts.KnownHostsPath == "" {
 		opts.KnownHostsPath = filepath.Join(opts.DataDir, "known_hosts")
 	}
@@ -99,6 +109,7 @@ func New(opts Options) (*Client, error) {
 		conns: map[string]*conn{},
 
 		keepalive: keepaliveInterval,
+		authGrace: opts.AuthGrace,
 	}, nil
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // WaitReady polls addr every interval, connecting and running `true`, until it exits 0 or
-// ctx ends. A changed host key stops the wait at once, since retrying cannot fix it. The
+// ctx ends. A changed host key stops the wait at once, since retrying cannot fix it, and so
+// does a refusal of pixels' key that lasts Options.AuthGrace (the error then wraps ErrAuth). The
 // error of a wait that ran out names the last failure.
 func (c *Client) WaitReady(ctx context.Context, addr string, interval time.Duration) error {
 	if interval <= 0 {
@@ -19,12 +20,21 @@ func (c *Client) WaitReady(ctx context.Context, addr string, interval time.Durat
 	defer t.Stop()
 
 	var last error
+	var refusedSince time.Time // start of the current run of key refusals
 	for {
 		code, err := c.Exec(ctx, addr, ExecRequest{Argv: []string{"true"}})
+		switch {
+		case !errors.Is(err, ErrAuth):
+			refusedSince = time.Time{}
+		case refusedSince.IsZero():
+			refusedSince = time.Now()
+		}
 		switch {
 		case err == nil && code == 0:
 			return nil
 		case errors.Is(err, ErrHostKeyMismatch):
+			return fmt.Errorf("waiting for ssh on %s: %w", addr, err)
+		case !refusedSince.IsZero() && time.Since(refusedSince) >= c.authGrace:
 			return fmt.Errorf("waiting for ssh on %s: %w", addr, err)
 		case err != nil && !expired(ctx):
 			last = err

@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -192,7 +193,8 @@ func (x *lxc) Delete(ctx context.Context, name string, progress Progress) error 
 }
 
 // WriteFile writes data into the container's root filesystem. 26 refuses paths that pass
-// through a symlink (e.g. /etc/resolv.conf on Ubuntu): write to the link's target.
+// through a symlink (e.g. /etc/resolv.conf on Ubuntu), with the kernel's ELOOP text; that
+// refusal becomes an ErrInvalid that says what to do.
 func (x *lxc) WriteFile(ctx context.Context, name, p string, data []byte, mode uint32,
 	uid, gid int) error {
 	clean, err := containerPath(p, data)
@@ -201,6 +203,12 @@ func (x *lxc) WriteFile(ctx context.Context, name, p string, data []byte, mode u
 		if e, err = x.entry(ctx, name); err == nil {
 			err = receiveFile(ctx, x.c, e.rootfs()+clean, data, mode, uid, gid)
 		}
+	}
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(e.Reason, "[Errno 40]") {
+		err = fmt.Errorf("%w: the path goes through a symlink inside the container, and "+
+			"TrueNAS 26 writes no file through one (write to the link's target instead)",
+			ErrInvalid)
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s in container %q: %w", p, name, err)

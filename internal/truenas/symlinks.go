@@ -20,19 +20,15 @@ import (
 // a link reports type SYMLINK; the components above it have already been checked, so the
 // kernel follows no link on the way there.
 //
-// A container process could still swap a checked directory for a link between this check
-// and the write; the check stops every link already in place, and pixels writes only into
-// containers it has just created or copied.
-//
 // A dangling link (its target missing on the NAS) reads as missing too, because 25.x stat
 // follows a link to fill in the other fields and answers ENOENT when that fails (listdir
 // leaves such entries out for the same reason). Above the last component that is harmless:
-// file_receive's makedirs finds the name taken and the write fails.
-//
-// TODO(#3): a dangling link as the last component passes this check, and file_receive would
-// create the link's target on the NAS host when that target's directory exists there. No
-// 25.x read call tells it from a missing file; only an lstat run on the NAS (e.g. in a root
-// job) or TrueNAS 26 closes it.
+// file_receive's makedirs finds the name taken and the write fails. As the last component it
+// passes, and no 25.x read call can tell it from a missing file. That, and the window in
+// which a running process could swap a checked directory for a link, is why pixels uses
+// this API route only to provision a container fresh from the image the user chose: a
+// copied system and px.write_file are written over SSH, inside the container (see
+// bindings/provision.go and docs/architecture.md, "Writing files into containers").
 func checkNoSymlinks(ctx context.Context, c *Conn, root, clean string) error {
 	parts := strings.Split(strings.TrimPrefix(clean, "/"), "/")
 	cur := ""
