@@ -14,9 +14,11 @@ import (
 // boot vanish as soon as it runs; until it reports, the container shows no address and
 // callers waiting for one keep polling.
 //
-// TODO(#3): systemd images run it through a unit in multi-user.target.wants and OpenRC
-// images through /etc/local.d (which needs the "local" service); other inits and images
-// without `ip` or `hostname -I` report nothing. Not yet tried on a real 26 system.
+// Scope: systemd images run it through a unit in multi-user.target.wants and OpenRC images
+// through /etc/local.d (which needs the "local" service), which covers the images TrueNAS
+// offers; other inits, and images without `ip` or `hostname -I`, report nothing, and such a
+// container waits for an address until its deadline. It was written against the 26
+// reference and the simulator, not yet run on a real 26 system.
 const reportDir = "/var/lib/pixels/net"
 
 // staleMark is a file pixels writes into reportDir before it starts a container. A report
