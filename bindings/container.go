@@ -243,7 +243,11 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 			return
 		}
 		created = true
-		if err = m.provision(ctx, b, spec.Name, dns, from != nil); err != nil {
+		src := ""
+		if from != nil {
+			src = Prefix + from.name
+		}
+		if err = m.provision(ctx, b, spec.Name, dns, src); err != nil {
 			err = fmt.Errorf("provisioning: %w", err)
 			return
 		}

@@ -49,13 +49,14 @@ WantedBy=multi-user.target
 // servers when configured, and sshd started at boot. A copy of another container goes
 // through provisionCopy first. It then restarts the container so the boot hook runs.
 func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
-	dns []string, copied bool) error {
+	dns []string, srcName string) error {
+	copied := srcName != ""
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err
 	}
 	if copied {
-		done, err := m.provisionCopy(ctx, b, cl, pxName, dns)
+		done, err := m.provisionCopy(ctx, b, cl, pxName, srcName, dns)
 		if done || err != nil {
 			return err
 		}
@@ -113,9 +114,10 @@ func restart(ctx context.Context, b truenas.Backend, pxName string) error {
 	return nil
 }
 
-// provisionCopy gives a copy of another container what must differ from its source: its own
-// hostname and a fresh machine id ("uninitialized" makes systemd make one at the next boot;
-// a shared id would give both the same DHCP client id), and the configured DNS servers.
+// provisionCopy gives a copy of container srcName what must differ from its source: its own
+// hostname, also in /etc/hosts, and a fresh machine id ("uninitialized" makes systemd make
+// one at the next boot; a shared id would give both the same DHCP client id), and the
+// configured DNS servers.
 //
 // The copy boots the source's system, which already runs sshd and accepts pixels' key, so
 // these writes go over SSH, inside the container, and the restart that follows applies
@@ -128,7 +130,7 @@ func restart(ctx context.Context, b truenas.Backend, pxName string) error {
 // done is false when the copy refuses pixels' key on TrueNAS 26, where the file API is
 // safe: provision then writes everything through it, as for a new container.
 func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.Client,
-	pxName string, dns []string) (done bool, err error) {
+	pxName, srcName string, dns []string) (done bool, err error) {
 	c, err := b.Get(ctx, pxName)
 	if err != nil {
 		return false, err
@@ -172,6 +174,19 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 			mode uint32
 		}{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
 	}
+	var hosts strings.Builder
+	code, err := cl.Exec(ctx, addr, ssh.ExecRequest{Argv: []string{"cat", "/etc/hosts"},
+		Stdout: &hosts})
+	if err != nil {
+		return false, fmt.Errorf("reading the copy's /etc/hosts: %w", err)
+	}
+	if renamed, ok := renameHost(hosts.String(), srcName, pxName); code == 0 && ok {
+		files = append(files, struct {
+			path string
+			data string
+			mode uint32
+		}{"/etc/hosts", renamed, 0o644})
+	}
 	for _, f := range files {
 		if err := cl.WriteFile(ctx, addr, f.path, []byte(f.data), f.mode, 0, 0); err != nil {
 			return false, err
@@ -183,4 +198,39 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 // resolvedConf is a systemd-resolved drop-in naming the DNS servers.
 func resolvedConf(dns []string) string {
 	return "# Written by pixels\n[Resolve]\nDNS=" + strings.Join(dns, " ") + "\n"
+}
+
+// renameHost replaces the host name from with to in an /etc/hosts text, where it stands as a
+// whole name (a field of a line that is not a comment, or the first label of a dotted name,
+// as in "px-a.lan"). ok is false when nothing changed.
+func renameHost(hosts, from, to string) (string, bool) {
+	lines := strings.SplitAfter(hosts, "\n")
+	changed := false
+	for i, line := range lines {
+		body, comment, hasComment := strings.Cut(line, "#")
+		fields := strings.Fields(body)
+		if len(fields) < 2 {
+			continue
+		}
+		hit := false
+		for j, f := range fields[1:] {
+			if f == from || strings.HasPrefix(f, from+".") {
+				fields[j+1] = to + strings.TrimPrefix(f, from)
+				hit = true
+			}
+		}
+		if !hit {
+			continue
+		}
+		changed = true
+		out := strings.Join(fields, "\t")
+		if hasComment {
+			out += " #" + strings.TrimRight(comment, "\n")
+		}
+		if strings.HasSuffix(line, "\n") {
+			out += "\n"
+		}
+		lines[i] = out
+	}
+	return strings.Join(lines, ""), changed
 }
