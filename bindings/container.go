@@ -247,7 +247,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		if from != nil {
 			src = Prefix + from.name
 		}
-		if err = m.provision(ctx, b, spec.Name, dns, src); err != nil {
+		if err = m.provision(ctx, b, spec.Name, dns, src, rt.Warn); err != nil {
 			err = fmt.Errorf("provisioning: %w", err)
 			return
 		}

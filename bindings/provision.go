@@ -49,14 +49,14 @@ WantedBy=multi-user.target
 // servers when configured, and sshd started at boot. A copy of another container goes
 // through provisionCopy first. It then restarts the container so the boot hook runs.
 func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
-	dns []string, srcName string) error {
+	dns []string, srcName string, warn func(string, ...any)) error {
 	copied := srcName != ""
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err
 	}
 	if copied {
-		done, err := m.provisionCopy(ctx, b, cl, pxName, srcName, dns)
+		done, err := m.provisionCopy(ctx, b, cl, pxName, srcName, dns, warn)
 		if done || err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func restart(ctx context.Context, b truenas.Backend, pxName string) error {
 }
 
 // provisionCopy gives a copy of container srcName what must differ from its source: its own
-// hostname, also in /etc/hosts, and a fresh machine id ("uninitialized" makes systemd make
+// hostname, also in /etc/hosts, its own SSH host keys, and a fresh machine id ("uninitialized" makes systemd make
 // one at the next boot; a shared id would give both the same DHCP client id), and the
 // configured DNS servers.
 //
@@ -130,7 +130,7 @@ func restart(ctx context.Context, b truenas.Backend, pxName string) error {
 // done is false when the copy refuses pixels' key on TrueNAS 26, where the file API is
 // safe: provision then writes everything through it, as for a new container.
 func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.Client,
-	pxName, srcName string, dns []string) (done bool, err error) {
+	pxName, srcName string, dns []string, warn func(string, ...any)) (done bool, err error) {
 	c, err := b.Get(ctx, pxName)
 	if err != nil {
 		return false, err
@@ -191,6 +191,11 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 		if err := cl.WriteFile(ctx, addr, f.path, []byte(f.data), f.mode, 0, 0); err != nil {
 			return false, err
 		}
+	}
+	// Its own SSH host keys too, or the copy could pose as its source. Not fatal: the copy
+	// works with the old ones, and the user is told.
+	if _, err := cl.RenewHostKeys(ctx, addr, pxName); err != nil {
+		warn("the copy %q keeps the SSH host keys of %q (%v)", bare(pxName), bare(srcName), err)
 	}
 	return true, restart(ctx, b, pxName)
 }
