@@ -2,6 +2,7 @@ package truenas
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -57,6 +58,11 @@ func rootJobFinding(ctx context.Context, c *Conn) Finding {
 			"create --from needs an API key whose user may manage cron jobs "+
 			"(SYSTEM_CRON_WRITE, e.g. a full admin)", err)}
 	}
+	if roles, ok := userRoles(ctx, c); ok && !roles["FULL_ADMIN"] && !roles["SYSTEM_CRON_WRITE"] {
+		return Finding{"root jobs", "warn", "this API key's user can read cron jobs but not " +
+			"run them: create --from (and checkpoints on TrueNAS 26 RC.1) need the " +
+			"SYSTEM_CRON_WRITE role, e.g. a full admin"}
+	}
 	if len(left) > 0 {
 		ids := make([]string, len(left))
 		for i, e := range left {
@@ -81,4 +87,34 @@ func nicFinding(ctx context.Context, c *Conn, nicType, parent string) Finding {
 	default:
 		return Finding{"nic", "ok", fmt.Sprintf("%s on %s", ch.Type, ch.Parent)}
 	}
+}
+
+// userRoles returns the roles of the logged-in user from auth.me, whose privilege.roles is a
+// set, sent as {"$set": [...]} (a plain list is taken too). ok is false when the answer has
+// no such field, so the caller can tell "no role" from "cannot tell".
+func userRoles(ctx context.Context, c *Conn) (roles map[string]bool, ok bool) {
+	var me struct {
+		Privilege struct {
+			Roles json.RawMessage `json:"roles"`
+		} `json:"privilege"`
+	}
+	if err := c.Call(ctx, "auth.me", []any{}, &me); err != nil {
+		return nil, false
+	}
+	var set struct {
+		Set []string `json:"$set"`
+	}
+	var list []string
+	switch {
+	case json.Unmarshal(me.Privilege.Roles, &set) == nil && set.Set != nil:
+		list = set.Set
+	case json.Unmarshal(me.Privilege.Roles, &list) == nil && list != nil:
+	default:
+		return nil, false
+	}
+	roles = map[string]bool{}
+	for _, r := range list {
+		roles[r] = true
+	}
+	return roles, true
 }

@@ -56,9 +56,17 @@ func TestDiagnoseRootJobs(t *testing.T) {
 		name   string
 		cron   bool
 		left   map[string]any
+		roles  any // privilege.roles in auth.me; nil = no auth.me
 		status string
 		detail string
 	}{
+		{name: "read-only cron role", cron: true, roles: map[string]any{"$set": []string{
+			"READONLY_ADMIN", "SYSTEM_CRON_READ"}}, status: "warn", detail: "not run them"},
+		{name: "cron write role", cron: true, roles: map[string]any{"$set": []string{
+			"SYSTEM_CRON_WRITE"}}, status: "ok", detail: "none left over"},
+		{name: "full admin as a list", cron: true, roles: []string{"FULL_ADMIN"}, status: "ok",
+			detail: "none left over"},
+		{name: "roles unknown", cron: true, roles: "odd", status: "ok", detail: "none left over"},
 		{name: "no cron access", status: "warn", detail: "SYSTEM_CRON_WRITE"},
 		{name: "clean", cron: true, status: "ok", detail: "none left over"},
 		{name: "leftover", cron: true, left: map[string]any{"id": int64(7),
@@ -75,6 +83,12 @@ func TestDiagnoseRootJobs(t *testing.T) {
 				if tt.left != nil {
 					c.entries[tt.left["id"].(int64)] = tt.left
 				}
+			}
+			if tt.roles != nil {
+				s.handle("auth.me", func(*fakeReq) (any, *fakeErr) {
+					return map[string]any{"pw_name": "pixels", "privilege": map[string]any{
+						"roles": tt.roles}}, nil
+				})
 			}
 			b := dialFake(t, s)
 			var got Finding
