@@ -91,6 +91,9 @@ func (a *app) doctor(ctx context.Context) []check {
 			out = append(out, check{"containers", "fail", err.Error()})
 		} else {
 			out = append(out, check{"containers", "ok", fmt.Sprintf("%d pixels container(s)", len(list))})
+			if c, ok := leftoverCheckpoints(cctx, b, list); ok {
+				out = append(out, c)
+			}
 		}
 	}
 
@@ -120,4 +123,35 @@ func (a *app) doctor(ctx context.Context) []check {
 		out = append(out, check{"cache", "ok", a.paths.Cache})
 	}
 	return out
+}
+
+// copyLabelPrefix starts the label of the temporary checkpoint `create --from NAME` takes of
+// NAME's current state (bindings.temporaryLabel); the copy deletes it, unless interrupted
+// twice.
+const copyLabelPrefix = "pixels-copy-"
+
+// leftoverCheckpoints reports temporary copy checkpoints that an interrupted copy left on
+// its source, with the command that deletes each. ok is false when there are none.
+func leftoverCheckpoints(ctx context.Context, b truenas.Backend, list []truenas.Container) (
+	check, bool) {
+	var left, fixes []string
+	for _, c := range list {
+		snaps, err := b.Snapshots(ctx, c.Name)
+		if err != nil {
+			continue // the containers check already speaks for the connection
+		}
+		name := strings.TrimPrefix(c.Name, "px-")
+		for _, sn := range snaps {
+			if strings.HasPrefix(sn.Label, copyLabelPrefix) {
+				left = append(left, name+"@"+sn.Label)
+				fixes = append(fixes, "pixels checkpoint delete "+name+" "+sn.Label)
+			}
+		}
+	}
+	if len(left) == 0 {
+		return check{}, false
+	}
+	return check{"checkpoints", "warn", fmt.Sprintf("%d temporary checkpoint(s) left by an "+
+		"interrupted create --from: %s; delete with: %s", len(left), strings.Join(left, ", "),
+		strings.Join(fixes, "; "))}, true
 }

@@ -31,6 +31,7 @@ func secondInterrupt(ctx context.Context) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	<-sigs
-	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup\n")
+	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup (pixels list and " +
+		"pixels doctor show what was left behind)\n")
 	os.Exit(130)
 }
