@@ -111,6 +111,12 @@ func (s *Server) fileReceive(cl *call) (any, *rpcError) {
 	if o.GID != nil && *o.GID >= 0 {
 		gid = *o.GID
 	}
+	if !s.ver.gen26 {
+		if comp := s.danglingDir(name, inner); comp != "" {
+			return nil, plainError(fmt.Sprintf("[Errno 17] File exists: '%s'",
+				s.rootfsDir(name)+comp))
+		}
+	}
 	if err := box.WriteFile(inner, data, mode, uid, gid); err != nil {
 		return nil, plainError(fmt.Sprintf("[Errno 5] Input/output error: '%s' (%v)", p, err))
 	}
@@ -271,4 +277,28 @@ func typeBits(m fs.FileMode) int {
 		return syscall.S_IFBLK
 	}
 	return syscall.S_IFREG
+}
+
+// danglingDir returns the first directory component of inner that is a dangling link, or "".
+// 25.x's file_receive makes the parent directories with Python's os.makedirs, which tries to
+// mkdir such a name, finds it taken, and fails with EEXIST, since it is not a directory.
+func (s *Server) danglingDir(name, inner string) string {
+	cur := ""
+	for _, part := range strings.Split(strings.Trim(path.Dir(inner), "/"), "/") {
+		if part == "" {
+			return ""
+		}
+		cur += "/" + part
+		st, err := s.lstat(name, cur)
+		if err != nil {
+			return "" // missing: makedirs creates it and everything below
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if _, _, err := s.follow(name, cur); errors.Is(err, fs.ErrNotExist) {
+			return cur
+		}
+	}
+	return ""
 }

@@ -50,6 +50,7 @@ func TestWriteFileSymlinksOnSim(t *testing.T) {
 				os.Remove(filepath.Join(rootfs, "etc", "hostname")),
 				os.Symlink("/etc/secret", filepath.Join(rootfs, "etc", "hostname")),
 				os.Symlink("/etc", filepath.Join(rootfs, "srv", "conf")),
+				os.Symlink("/nonexistent", filepath.Join(rootfs, "srv", "gone")),
 			)
 			if plant != nil {
 				t.Fatalf("planting links: %v", plant)
@@ -61,6 +62,9 @@ func TestWriteFileSymlinksOnSim(t *testing.T) {
 			}{
 				{"linked file", "/etc/hostname", "/etc/hostname is a symlink"},
 				{"linked directory", "/srv/conf/secret", "/srv/conf is a symlink"},
+				// Stat cannot see a dangling link on 25.x; file_receive's makedirs then
+				// finds the name taken.
+				{"dangling linked directory", "/srv/gone/x", "File exists"},
 				{"plain file", "/root/.ssh/authorized_keys", ""},
 				{"missing parents", "/opt/a/b/c", ""},
 			}
@@ -92,6 +96,9 @@ func TestWriteFileSymlinksOnSim(t *testing.T) {
 					got, _ := os.ReadFile(filepath.Join(rootfs, "etc", "secret"))
 					if string(got) != "keep\n" {
 						t.Fatalf("the link's target was written: %q", got)
+					}
+					if _, err := os.Lstat(filepath.Join(rootfs, "nonexistent")); err == nil {
+						t.Fatal("the dangling link's target directory was created")
 					}
 				})
 			}
