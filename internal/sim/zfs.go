@@ -337,41 +337,6 @@ func (s *Server) renameDataset(r dsRef, to string) error {
 	return nil
 }
 
-// receiveDataset makes dataset to from a copy of snapshot src's tree; the new dataset holds
-// that tree as snapshot label too. It lands on a container's missing dataset when to names
-// one, else it is a loose dataset. The caller has checked that to is free and its parent
-// exists. Called with mu held.
-func (s *Server) receiveDataset(src *snapshot, to, label string, props map[string]string,
-	mount bool) error {
-	srcTree := filepath.Join(s.dataDir(s.lookupDS(src.Dataset)), "snapshots", src.Name)
-	l := s.newLoose(time.Now(), mount)
-	dir := filepath.Join(s.opts.Dir, datasetsDir, l.Dir)
-	err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o700)
-	if err == nil {
-		err = copyTree(srcTree, filepath.Join(dir, "rootfs"))
-	}
-	if err == nil {
-		err = copyTree(srcTree, filepath.Join(dir, "snapshots", label))
-	}
-	if target := s.slotOf(to); err == nil && target != nil {
-		s.closeBox(target.Name)
-		if err = moveData(dir, s.containerDir(target.Name)); err == nil {
-			target.NoDataset = false
-			err = os.RemoveAll(dir)
-		}
-	} else if err == nil {
-		s.st.Datasets[to] = l
-	}
-	if err != nil {
-		return errors.Join(err, os.RemoveAll(dir))
-	}
-	s.st.TXG++
-	s.st.Snapshots = append(s.st.Snapshots, &snapshot{Dataset: to, Name: label, TXG: s.st.TXG,
-		Created: src.Created, Size: src.Size})
-	s.setProps(to, props)
-	return s.st.save(s.opts.Dir)
-}
-
 // moveData moves rootfs/ and snapshots/ from one data directory to another, putting the
 // first back if the second cannot move.
 func moveData(from, to string) error {

@@ -5,24 +5,16 @@ package sim
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 )
 
-// zfsStreamMagic starts every stream zfs send writes; what follows is one JSON line naming
-// the sent snapshot. The stream carries no data: zfs recv copies the snapshot's tree.
-// TODO(#3): so recv fails once the sent snapshot is gone; cheap, and enough while scripts can
-// only pipe a stream straight into recv (redirections reach /dev/null only).
-const zfsStreamMagic = "\x00\x00PIXELS-SIM-ZFS-STREAM\x00"
-
-// zfsStream is the header of a send stream.
-type zfsStream struct {
-	Snapshot string `json:"snapshot"`
-	TXG      int64  `json:"txg"`
-}
-
-// send runs zfs send: it writes a stream naming the snapshot, which zfs recv copies from.
+// send runs zfs send: it writes the stream of a snapshot (zfs_stream.go), tree and all.
 func (z *zfsCmd) send(args []string, stdout io.Writer) int {
 	_, operands, ok := z.parseOpts(args, "DLPbcehnpsUVvwRi:I:X:t:", "DLPbcehnpsUVvwRiIXt")
 	if !ok {
@@ -39,12 +31,13 @@ func (z *zfsCmd) send(args []string, stdout io.Writer) int {
 	id := operands[0]
 	unlock := z.lock()
 	sn := z.findSnapshot(id)
-	var header zfsStream
-	if sn != nil {
-		header = zfsStream{Snapshot: sn.id(), TXG: sn.TXG}
-	}
 	_, _, isSnap := strings.Cut(id, "@")
 	exists := z.s.lookupDS(id).kind != dsMissing
+	var spool *os.File
+	var err error
+	if sn != nil {
+		spool, err = z.s.spoolStream(sn)
+	}
 	unlock()
 	switch {
 	case !isSnap && exists:
@@ -52,18 +45,31 @@ func (z *zfsCmd) send(args []string, stdout io.Writer) int {
 			id, id)
 	case sn == nil:
 		return z.openFailed(id)
+	case err != nil:
+		return z.fail("warning: cannot send '%s': %v", id, err)
 	}
-	data, err := json.Marshal(header)
-	if err != nil {
-		return z.fail("cannot send '%s': %v", id, err)
-	}
-	if _, err := io.WriteString(stdout, zfsStreamMagic+string(data)+"\n"); err != nil {
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+
+	// The lock is free while the stream goes out, so a receiver at the other end of a pipe
+	// can take it, and a reader that stops early holds nothing up.
+	if _, err := io.Copy(stdout, spool); err != nil {
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe) {
+			return z.fail("warning: cannot send '%s': Broken pipe", id)
+		}
 		return z.fail("warning: cannot send '%s': %v", id, err)
 	}
 	return 0
 }
 
-// receive runs zfs receive.
+// errbuf begins what zfs receive prints when a full stream cannot become a dataset.
+const errbuf = "cannot receive new filesystem stream"
+
+// receive runs zfs receive. As in OpenZFS, the destination is checked once the header is
+// read, before the data; the tree is then received into a staging directory without the
+// lock, and becomes the dataset only if the whole stream arrived intact.
 func (z *zfsCmd) receive(args []string) int {
 	opts, operands, ok := z.parseOpts(args, "vMnsFhuo:x:dAec:", "MnsFhxdAec")
 	if !ok {
@@ -85,26 +91,62 @@ func (z *zfsCmd) receive(args []string) int {
 			return z.usage()
 		}
 		if msg := checkSet(key, value); msg != "" {
-			return z.fail("cannot receive new filesystem stream: %s", msg)
+			return z.fail("%s: %s", errbuf, msg)
 		}
 		props[canonProp(key)] = value
 	}
 
-	header, status := z.readStream()
+	header, in, status := z.readStream()
 	if status != 0 {
 		return status
 	}
-	defer z.lock()()
-	src := z.findSnapshot(header.Snapshot)
-	if src == nil || src.TXG != header.TXG {
-		return z.fail("cannot receive: invalid stream (the snapshot it was sent from is gone " +
-			"from the simulator)")
-	}
+	_, srcLabel, _ := strings.Cut(header.Snapshot, "@")
 	ds, label, named := strings.Cut(operands[0], "@")
 	if !named {
-		label = src.Name
+		label = srcLabel
 	}
-	const errbuf = "cannot receive new filesystem stream"
+	unlock := z.lock()
+	status = z.checkReceiveTo(ds, label)
+	unlock()
+	if status != 0 {
+		return status
+	}
+	if opts.has('v') {
+		z.printf("receiving full stream of %s into %s@%s\n", header.Snapshot, ds, label)
+	}
+
+	staged, err := z.s.stageReceive()
+	if err != nil {
+		return z.fail("%s: %v", errbuf, err)
+	}
+	err = in.extract(filepath.Join(staged, "rootfs"))
+	if err == nil {
+		err = os.Mkdir(filepath.Join(staged, "snapshots"), 0o700)
+	}
+	if err == nil {
+		err = copyTree(filepath.Join(staged, "rootfs"),
+			filepath.Join(staged, "snapshots", label))
+	}
+	if err != nil {
+		os.RemoveAll(staged)
+		return z.fail("%s: %v", errbuf, err)
+	}
+
+	defer z.lock()()
+	if status := z.checkReceiveTo(ds, label); status != 0 { // it may have changed meanwhile
+		os.RemoveAll(staged)
+		return status
+	}
+	if err := z.s.installReceived(staged, ds, label, header, props,
+		!opts.has('u')); err != nil {
+		return z.fail("%s: %v", errbuf, err)
+	}
+	return 0
+}
+
+// checkReceiveTo refuses to receive a new dataset ds with snapshot label, printing why.
+// Called with mu held.
+func (z *zfsCmd) checkReceiveTo(ds, label string) int {
 	switch {
 	case checkName(ds) != "":
 		return z.fail("%s: %s", errbuf, checkName(ds))
@@ -116,42 +158,41 @@ func (z *zfsCmd) receive(args []string) int {
 	case parentOf(ds) == "":
 		return z.fail("%s: destination '%s' does not exist", errbuf, ds)
 	}
-	if status := z.checkParent(ds, errbuf, "unable to restore to destination"); status != 0 {
-		return status
-	}
-	if opts.has('v') {
-		z.printf("receiving full stream of %s into %s@%s\n", src.id(), ds, label)
-	}
-	if err := z.s.receiveDataset(src, ds, label, props, !opts.has('u')); err != nil {
-		return z.fail("%s: %v", errbuf, err)
-	}
-	return 0
+	return z.checkParent(ds, errbuf, "unable to restore to destination")
 }
 
-// readStream reads the header of a send stream from stdin; status is non-zero after an
-// error was printed.
-func (z *zfsCmd) readStream() (zfsStream, int) {
+// readStream reads the magic and header of a send stream from stdin, and returns the rest
+// to read the body from; status is non-zero after an error was printed.
+func (z *zfsCmd) readStream() (zfsStream, *streamIn, int) {
 	var header zfsStream
 	in := bufio.NewReader(z.stdin)
 	magic := make([]byte, len(zfsStreamMagic))
 	n, err := io.ReadFull(in, magic)
 	if err != nil && strings.HasPrefix(zfsStreamMagic, string(magic[:n])) {
-		return header, z.fail("cannot receive: failed to read from stream")
+		return header, nil, z.fail("cannot receive: failed to read from stream")
 	}
 	if string(magic) != zfsStreamMagic {
-		return header, z.fail("cannot receive: invalid stream (bad magic number)")
+		return header, nil, z.fail("cannot receive: invalid stream (bad magic number)")
 	}
 	line, err := in.ReadString('\n')
-	if err != nil || json.Unmarshal([]byte(line), &header) != nil {
-		return header, z.fail("cannot receive: invalid stream (checksum mismatch)")
+	if err != nil {
+		return header, nil, z.fail("cannot receive: failed to read from stream")
 	}
-	return header, 0
+	if json.Unmarshal([]byte(line), &header) != nil {
+		return header, nil, z.fail("cannot receive: invalid stream (checksum mismatch)")
+	}
+	if ds, label, ok := strings.Cut(header.Snapshot, "@"); !ok || ds == "" || label == "" {
+		return header, nil, z.fail("cannot receive: invalid stream (bad snapshot name)")
+	}
+	sum := newSummer()
+	sum.Write([]byte(line))
+	return header, &streamIn{in: in, sum: sum}, 0
 }
 
 // checkParent refuses a new dataset name whose parent is missing, or is not a layout
-// dataset. Called with mu held.
-// TODO(#3): nest datasets deeper; flat is all pixels needs, and it keeps container datasets
-// free of children, which delete, destroy and rename would otherwise have to carry along.
+// dataset. Called with mu held. Datasets nest one level below the layout datasets and no
+// deeper: on TrueNAS, pixels creates no children of container datasets, and keeping them
+// childless spares delete, destroy and rename from carrying children along.
 func (z *zfsCmd) checkParent(name, errbuf, missing string) int {
 	parent := z.s.lookupDS(parentOf(name))
 	switch parent.kind {
