@@ -30,7 +30,7 @@ type sessionInput struct {
 	back    []byte // bytes given back by a statement; they come first
 	buf     []byte // bytes received and not yet taken
 	ended   error  // the input's end, once chunks is drained
-	afterCR bool   // the last byte taken from buf was CR
+	afterCR bool   // the last byte taken from buf was a CR that ended a line
 }
 
 // newSessionInput starts reading in.
@@ -90,9 +90,9 @@ func (s *sessionInput) fill(ctx context.Context) error {
 	return nil
 }
 
-// next returns the next byte for a reader of lines: a LF right after a CR is dropped, so
-// CR, LF and CRLF each end one line.
-func (s *sessionInput) next(ctx context.Context) (byte, error) {
+// next returns the next byte. With fold set, as for a reader to whom CR ends a line, the LF
+// right after a CR it took is dropped, whoever reads it, so CR, LF and CRLF each end one line.
+func (s *sessionInput) next(ctx context.Context, fold bool) (byte, error) {
 	if len(s.back) > 0 {
 		c := s.back[0]
 		s.back = s.back[1:]
@@ -105,11 +105,23 @@ func (s *sessionInput) next(ctx context.Context) (byte, error) {
 		c := s.buf[0]
 		s.buf = s.buf[1:]
 		skip := s.afterCR && c == '\n'
-		s.afterCR = c == '\r'
+		s.afterCR = fold && c == '\r'
 		if !skip {
 			return c, nil
 		}
 	}
+}
+
+// buffered reports whether next returns a byte without waiting.
+func (s *sessionInput) buffered() bool {
+	if len(s.back) > 0 {
+		return true
+	}
+	if s.afterCR && len(s.buf) > 0 && s.buf[0] == '\n' {
+		return len(s.buf) > 1
+	}
+
+	return len(s.buf) > 0
 }
 
 // take returns everything available as it came, waiting for at least one byte.
@@ -144,6 +156,77 @@ func (s *sessionInput) unread(p []byte) {
 	}
 }
 
+// ctrlChar is a control character of the terminal, such as the one that interrupts, or
+// noChar when the client disabled it.
+type ctrlChar int
+
+// noChar is a disabled control character: no byte matches it.
+const noChar ctrlChar = -1
+
+// is reports whether c is this control character.
+func (k ctrlChar) is(c byte) bool {
+	return int(k) == int(c)
+}
+
+// termModes are the terminal modes a pty request asked for (RFC 4254 section 8), as far as
+// the line discipline follows them. sshd_session.go decodes them; a mode the client did not
+// send keeps the value of defaultModes.
+type termModes struct {
+	echo   bool // typed input shows on the terminal
+	icanon bool // input is edited and passed on by lines; else each byte goes at once
+	isig   bool // intr interrupts the running statement; else it is data
+	icrnl  bool // CR reads as LF, and CRLF as one LF
+	igncr  bool // CR is dropped (before icrnl, as in Linux)
+	opost  bool // output is processed: without it, onlcr does nothing
+	onlcr  bool // output "\n" shows as "\r\n"
+
+	intr, eof, erase, kill ctrlChar
+	altErase               ctrlChar // backspace erases too, unless the client named erase
+}
+
+// defaultModes are a Linux terminal's cooked mode (`stty sane`), which the shell followed
+// before it read any modes, except that both DEL and backspace erase.
+func defaultModes() termModes {
+	return termModes{
+		echo: true, icanon: true, isig: true, icrnl: true, opost: true, onlcr: true,
+		intr: 0x03, eof: 0x04, erase: 0x7f, altErase: 0x08, kill: 0x15,
+	}
+}
+
+// crlf reports whether "\n" goes out as "\r\n".
+func (m *termModes) crlf() bool {
+	return m.opost && m.onlcr
+}
+
+// erases reports whether c deletes the character before the cursor.
+func (m *termModes) erases(c byte) bool {
+	return m.erase.is(c) || m.altErase.is(c)
+}
+
+// interrupts reports whether c interrupts the running statement.
+func (m *termModes) interrupts(c byte) bool {
+	return m.isig && m.intr.is(c)
+}
+
+// fold reports whether a CRLF the client sends is one line end, as CR alone is.
+func (m *termModes) fold() bool {
+	return m.icrnl && !m.igncr
+}
+
+// translate applies the input modes to c: it returns false for a byte to drop.
+func (m *termModes) translate(c byte) (byte, bool) {
+	switch {
+	case c != '\r':
+		return c, true
+	case m.igncr:
+		return 0, false
+	case m.icrnl:
+		return '\n', true
+	}
+
+	return c, true
+}
+
 // feedResult is how feeding a statement ended: input to give back to the shell, or an
 // interrupt, after which pending input is dropped.
 type feedResult struct {
@@ -153,9 +236,14 @@ type feedResult struct {
 
 // feed passes the session's input to a running statement through pw until ctx ends. Without
 // a terminal the bytes go through as they are and the input's end closes pw. With one it
-// acts as a terminal's line discipline in cooked mode: it echoes, sends a line on Enter (as
-// LF), erases with backspace, closes pw on Ctrl-D at the start of a line (later lines are
-// held for the shell) and calls interrupt on Ctrl-C.
+// acts as the terminal's line discipline, following the modes of the pty request.
+//
+// Job control is out of scope: the shell behaves like sh without `set -m`, so the suspend and
+// quit characters (Ctrl-Z, Ctrl-\) are data.
+//
+// TODO(#3): an interrupt also ends the jobs the interrupted statement put in the background,
+// which sh spares (its background jobs ignore SIGINT); the interpreter gives them the
+// statement's context.
 func (lr *lineReader) feed(ctx context.Context, pw *os.File, interrupt func()) feedResult {
 	unblocked := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
@@ -168,8 +256,11 @@ func (lr *lineReader) feed(ctx context.Context, pw *os.File, interrupt func()) f
 		}
 	}()
 
-	if lr.tty {
-		return lr.feedTerminal(ctx, pw, interrupt)
+	switch {
+	case lr.tty && lr.modes.icanon:
+		return lr.feedLines(ctx, pw, interrupt)
+	case lr.tty:
+		return lr.feedBytes(ctx, pw, interrupt)
 	}
 	for {
 		p, err := lr.in.take(ctx)
@@ -185,13 +276,12 @@ func (lr *lineReader) feed(ctx context.Context, pw *os.File, interrupt func()) f
 	}
 }
 
-// feedTerminal is feed's line discipline for a session with a terminal.
-//
-// TODO(#3): it ignores the terminal modes of the pty request (raw mode, other control keys)
-// and has no job control (Ctrl-Z, Ctrl-\); Ctrl-C also ends jobs the interrupted statement
-// put in the background, which a shell with job control would spare.
-func (lr *lineReader) feedTerminal(ctx context.Context, pw *os.File,
-	interrupt func()) feedResult {
+// feedLines is feed's line discipline for a terminal in canonical mode: it echoes, sends a
+// line on Enter (as LF), erases a character or the whole line, closes pw on the EOF character
+// at the start of a line (later lines are held for the shell) and calls interrupt on the
+// interrupt character.
+func (lr *lineReader) feedLines(ctx context.Context, pw *os.File, interrupt func()) feedResult {
+	m := &lr.modes
 	var line, held []byte
 	open := true
 	send := func(p []byte) {
@@ -204,7 +294,8 @@ func (lr *lineReader) feedTerminal(ctx context.Context, pw *os.File,
 		}
 		held = append(held, p...)
 	}
-	// eof handles Ctrl-D: a partial line goes out as it is, else the reader gets EOF.
+	// eof handles the EOF character: a partial line goes out as it is, else the reader
+	// gets EOF.
 	eof := func(line []byte) []byte {
 		switch {
 		case len(line) > 0:
@@ -213,48 +304,104 @@ func (lr *lineReader) feedTerminal(ctx context.Context, pw *os.File,
 			pw.Close()
 			open = false
 		default:
-			held = append(held, 0x04) // an EOF for whoever reads next: the shell
+			held = append(held, byte(m.eof)) // an EOF for whoever reads next: the shell
 		}
 		return nil
 	}
 
 	// Input given back by an earlier statement was echoed and cooked already.
 	for _, c := range lr.in.takeBack() {
-		switch c {
-		case '\n':
+		switch {
+		case c == '\n':
 			send(append(line, c))
 			line = nil
-		case 0x04:
+		case m.eof.is(c):
 			line = eof(line)
 		default:
 			line = append(line, c)
 		}
 	}
 	for {
-		c, err := lr.in.next(ctx)
+		c, err := lr.in.next(ctx, m.fold())
 		if err != nil {
 			if ctx.Err() == nil && open {
 				pw.Close()
 			}
 			return feedResult{rest: append(held, line...)}
 		}
+		c, ok := m.translate(c)
 
-		switch c {
-		case '\r', '\n':
-			lr.write("\r\n")
-			send(append(line, '\n'))
-			line = nil
-		case 0x7f, 0x08:
-			line = lr.erase(line)
-		case 0x03:
-			lr.write("^C\r\n")
+		switch {
+		case !ok:
+		case m.interrupts(c):
+			lr.interrupted(c)
 			interrupt()
 			return feedResult{interrupted: true}
-		case 0x04:
+		case c == '\n':
+			lr.newline()
+			send(append(line, '\n'))
+			line = nil
+		case m.erases(c):
+			line = lr.erase(line)
+		case m.kill.is(c):
+			line = lr.kill(line)
+		case m.eof.is(c):
 			line = eof(line)
 		default:
 			line = append(line, c)
 			lr.write(string(c))
+		}
+	}
+}
+
+// feedBytes is feed's line discipline for a terminal in non-canonical (raw) mode: each byte
+// goes to the statement as it arrives, with no editing and no EOF character, echoed if the
+// modes say so; only the interrupt character, with isig, stays special.
+func (lr *lineReader) feedBytes(ctx context.Context, pw *os.File, interrupt func()) feedResult {
+	m := &lr.modes
+	var held []byte
+	send := func(p []byte) {
+		if len(held) == 0 {
+			n, err := pw.Write(p)
+			if err == nil {
+				return
+			}
+			p = p[n:]
+		}
+		held = append(held, p...)
+	}
+
+	// Input given back by an earlier statement was echoed and translated already.
+	if back := lr.in.takeBack(); len(back) > 0 {
+		send(back)
+	}
+	var out []byte
+	for {
+		if len(out) > 0 && !lr.in.buffered() {
+			send(out) // all that arrived together goes in one write
+			out = nil
+		}
+		c, err := lr.in.next(ctx, m.fold())
+		if err != nil {
+			if ctx.Err() == nil {
+				pw.Close()
+			}
+			return feedResult{rest: held} // out is empty: it goes out before next waits
+		}
+		c, ok := m.translate(c)
+
+		switch {
+		case !ok:
+		case m.interrupts(c):
+			lr.interrupted(c)
+			interrupt()
+			return feedResult{interrupted: true}
+		case c == '\n':
+			lr.newline()
+			out = append(out, c)
+		default:
+			lr.write(string(c))
+			out = append(out, c)
 		}
 	}
 }

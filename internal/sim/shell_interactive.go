@@ -1,10 +1,14 @@
 package sim
 
 // The interactive shell of an SSH "shell" request: a prompt, a small line editor (echo and
-// backspace when the client asked for a terminal), and one interpreter kept across lines so
-// cd and variables persist as in a login shell. The session's input goes to the line editor
-// at the prompt and to the running statement's stdin otherwise; shell_input.go holds that
-// plumbing and the rule for bytes typed ahead.
+// erase when the client asked for a terminal), and one interpreter kept across lines so cd
+// and variables persist as in a login shell. The session's input goes to the line editor at
+// the prompt and to the running statement's stdin otherwise; shell_input.go holds that
+// plumbing, the rule for bytes typed ahead and the terminal modes.
+//
+// The line editor plays the shell's own editor (bash's readline), not the terminal's: like
+// readline it takes the control characters and the echo setting from the terminal modes but
+// edits lines whatever icanon and icrnl say, so CR, LF and CRLF always end a command line.
 
 import (
 	"context"
@@ -20,15 +24,29 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// interactive reads command lines from in until "exit" or EOF, returning the last status, or
-// the signal when the shell was killed. With tty set, input is echoed, output uses "\r\n"
-// line ends and Ctrl-C interrupts the running statement. It returns when the session ends
-// (input EOF, "exit" or ctx); its input reader goroutine then stops at the next return from
-// in.Read, which the caller brings about by closing in.
+// interactive runs the shell of interactiveTerm, on a terminal with the default modes when
+// tty is set.
 func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env []string,
 	tty bool) (int, string, error) {
-	w := out
+	var term *termModes
 	if tty {
+		m := defaultModes()
+		term = &m
+	}
+
+	return b.interactiveTerm(ctx, in, out, env, term)
+}
+
+// interactiveTerm reads command lines from in until "exit" or EOF, returning the last status,
+// or the signal when the shell was killed. With a terminal (term not nil) input is echoed,
+// output uses "\r\n" line ends and Ctrl-C interrupts the running statement, as far as the
+// terminal's modes say so. It returns when the session ends (input EOF, "exit" or ctx); its
+// input reader goroutine then stops at the next return from in.Read, which the caller brings
+// about by closing in.
+func (b *Box) interactiveTerm(ctx context.Context, in io.Reader, out io.Writer, env []string,
+	term *termModes) (int, string, error) {
+	w := out
+	if term != nil && term.crlf() {
 		w = &crlfWriter{w: out}
 	}
 
@@ -53,7 +71,12 @@ func (b *Box) interactive(ctx context.Context, in io.Reader, out io.Writer, env 
 	defer lvl.cancel()
 	input := newSessionInput(in)
 	defer input.close()
-	lr := &lineReader{in: input, echo: out, tty: tty}
+	lr := &lineReader{in: input, echo: out, tty: term != nil, modes: defaultModes()}
+	if term != nil {
+		lr.modes = *term
+	} else {
+		lr.modes.kill = noChar // without a terminal Ctrl-U stays data, as it always was
+	}
 	status := 0
 	for {
 		fmt.Fprint(out, b.prompt(r.Dir))
@@ -176,17 +199,20 @@ func (b *Box) prompt(dir string) string {
 // lineReader owns the session's input for the shell: it edits command lines at the prompt
 // (readLine) and passes input on to a running statement (feed, in shell_input.go).
 type lineReader struct {
-	in   *sessionInput
-	echo io.Writer
-	tty  bool
+	in    *sessionInput
+	echo  io.Writer
+	tty   bool
+	modes termModes // the terminal's; without one, only the control characters count
 }
 
-// readLine returns the next line without its terminator. CR, LF or CRLF end a line,
-// backspace deletes, Ctrl-C abandons the line, Ctrl-D on an empty line is EOF.
+// readLine returns the next line without its terminator. CR, LF or CRLF end a line, the
+// erase character (DEL or backspace) deletes, kill (Ctrl-U, on a terminal) clears the line,
+// intr (Ctrl-C) abandons it and EOF (Ctrl-D) on an empty line ends the input.
 func (lr *lineReader) readLine(ctx context.Context) (string, error) {
+	m := &lr.modes
 	var line []byte
 	for {
-		c, err := lr.in.next(ctx)
+		c, err := lr.in.next(ctx, true)
 		if err != nil {
 			if len(line) > 0 && errors.Is(err, io.EOF) {
 				return string(line), nil
@@ -194,16 +220,18 @@ func (lr *lineReader) readLine(ctx context.Context) (string, error) {
 			return "", err
 		}
 
-		switch c {
-		case '\r', '\n':
-			lr.write("\r\n")
-			return string(line), nil
-		case 0x7f, 0x08:
-			line = lr.erase(line)
-		case 0x03:
-			lr.write("^C\r\n")
+		switch {
+		case m.interrupts(c):
+			lr.interrupted(c)
 			return "", nil
-		case 0x04:
+		case c == '\r', c == '\n':
+			lr.newline()
+			return string(line), nil
+		case m.erases(c):
+			line = lr.erase(line)
+		case m.kill.is(c):
+			line = lr.kill(line)
+		case m.eof.is(c):
 			if len(line) == 0 {
 				return "", io.EOF
 			}
@@ -225,9 +253,54 @@ func (lr *lineReader) erase(line []byte) []byte {
 	return line[:len(line)-size]
 }
 
-// write echoes to the terminal when there is one.
-func (lr *lineReader) write(s string) {
+// kill removes all of line, and from the screen.
+func (lr *lineReader) kill(line []byte) []byte {
+	for len(line) > 0 {
+		line = lr.erase(line)
+	}
+
+	return line
+}
+
+// interrupted shows that the interrupt character c was typed, then starts a new line, as a
+// shell does after an interrupt even when the terminal does not echo.
+func (lr *lineReader) interrupted(c byte) {
+	lr.write(caret(c))
 	if lr.tty {
+		io.WriteString(lr.echo, lr.nl())
+	}
+}
+
+// newline echoes the end of a line.
+func (lr *lineReader) newline() {
+	lr.write(lr.nl())
+}
+
+// nl is how the terminal shows "\n".
+func (lr *lineReader) nl() string {
+	if lr.modes.crlf() {
+		return "\r\n"
+	}
+
+	return "\n"
+}
+
+// write echoes to the terminal when there is one and its modes ask for echo.
+func (lr *lineReader) write(s string) {
+	if lr.tty && lr.modes.echo {
 		io.WriteString(lr.echo, s)
 	}
+}
+
+// caret is how a terminal echoes the control character c: ^C for 0x03, ^? for DEL; other
+// bytes show as they are.
+func caret(c byte) string {
+	switch {
+	case c < 0x20:
+		return "^" + string(rune(c+'@'))
+	case c == 0x7f:
+		return "^?"
+	}
+
+	return string([]byte{c})
 }

@@ -5,6 +5,7 @@ package sim
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 
 	var env []string
-	pty := false
+	var term *termModes // the pty request's modes; nil without one
 	done := make(chan struct{})
 	started := false
 	for req := range reqs {
@@ -59,11 +60,17 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			}
 		case "pty-req":
 			var p ptyReq
-			if ok = ssh.Unmarshal(req.Payload, &p) == nil; ok {
-				pty = true
-				env = append(env, "TERM="+p.Term,
-					fmt.Sprintf("COLUMNS=%d", p.Cols), fmt.Sprintf("LINES=%d", p.Rows))
+			if ok = ssh.Unmarshal(req.Payload, &p) == nil; !ok {
+				break
 			}
+			m, err := parseModes(p.Modes)
+			if ok = err == nil; !ok {
+				s.logger.Debug("ssh pty-req refused", "err", err)
+				break
+			}
+			term = &m
+			env = append(env, "TERM="+p.Term,
+				fmt.Sprintf("COLUMNS=%d", p.Cols), fmt.Sprintf("LINES=%d", p.Rows))
 		case "window-change":
 		case "signal":
 			// A client's signal ends the running command as if delivered to its shell.
@@ -90,11 +97,12 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				req.Reply(true, nil) // before the command can finish and close the channel
 				req.WantReply = false
 			}
+			env, term := env, term // later requests must not change the running session's
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
 				defer close(done)
-				s.runSession(ctx, ch, req.Type == "shell", e.Command, env, pty)
+				s.runSession(ctx, ch, req.Type == "shell", e.Command, env, term)
 			}()
 		default:
 			ok = false
@@ -110,11 +118,12 @@ func (s *SSHServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	}
 }
 
-// runSession runs the command (or the interactive shell) and reports how it ended.
+// runSession runs the command (or the interactive shell) and reports how it ended. A command
+// with a terminal follows only its output modes: its input is not modelled as a terminal's.
 func (s *SSHServer) runSession(ctx context.Context, ch ssh.Channel, shell bool, command string,
-	env []string, pty bool) {
+	env []string, term *termModes) {
 	var stderr io.Writer = ch.Stderr()
-	if pty {
+	if term != nil {
 		stderr = ch // a terminal shows both streams as one
 	}
 
@@ -122,11 +131,11 @@ func (s *SSHServer) runSession(ctx context.Context, ch ssh.Channel, shell bool, 
 	var sig string
 	var err error
 	if shell {
-		status, sig, err = s.box.interactive(ctx, ch, ch, env, pty)
+		status, sig, err = s.box.interactiveTerm(ctx, ch, ch, env, term)
 	} else {
 		s.logger.Debug("ssh exec", "command", command)
 		status, sig, err = s.box.Run(ctx, command, RunIO{
-			Stdin: ch, Stdout: ch, Stderr: stderr, Env: env, TTY: pty,
+			Stdin: ch, Stdout: ch, Stderr: stderr, Env: env, TTY: term != nil && term.crlf(),
 		})
 	}
 	if ctx.Err() != nil && !errors.As(context.Cause(ctx), new(*killedError)) {
@@ -145,4 +154,62 @@ func (s *SSHServer) runSession(ctx context.Context, ch ssh.Channel, shell bool, 
 		ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{Status: uint32(status)}))
 	}
 	ch.Close()
+}
+
+// Bounds of the terminal mode opcodes of RFC 4254 section 8, which golang.org/x/crypto/ssh
+// does not export.
+const (
+	ttyOpEnd       = 0   // ends the list
+	ttyOpUndefined = 160 // from here on opcodes are undefined: parsing stops
+)
+
+// parseModes decodes the encoded terminal modes of a pty request, pairs of an opcode byte and
+// a uint32 value, into defaultModes changed by the modes the client sent. Modes the shell does
+// not follow are skipped.
+func parseModes(enc string) (termModes, error) {
+	m := defaultModes()
+	for len(enc) > 0 && enc[0] != ttyOpEnd && enc[0] < ttyOpUndefined {
+		if len(enc) < 5 {
+			return m, fmt.Errorf("decoding terminal modes: opcode %d lacks its value", enc[0])
+		}
+		m.set(enc[0], binary.BigEndian.Uint32([]byte(enc[1:5])))
+		enc = enc[5:]
+	}
+
+	return m, nil
+}
+
+// set applies one terminal mode. A control character of 0 or 255 (how OpenSSH sends
+// _POSIX_VDISABLE) or beyond a byte is disabled.
+func (m *termModes) set(op byte, v uint32) {
+	char := ctrlChar(v)
+	if v == 0 || v >= 255 {
+		char = noChar
+	}
+	on := v != 0
+
+	switch op {
+	case ssh.ECHO:
+		m.echo = on
+	case ssh.ICANON:
+		m.icanon = on
+	case ssh.ISIG:
+		m.isig = on
+	case ssh.ICRNL:
+		m.icrnl = on
+	case ssh.IGNCR:
+		m.igncr = on
+	case ssh.OPOST:
+		m.opost = on
+	case ssh.ONLCR:
+		m.onlcr = on
+	case ssh.VINTR:
+		m.intr = char
+	case ssh.VEOF:
+		m.eof = char
+	case ssh.VERASE:
+		m.erase, m.altErase = char, noChar
+	case ssh.VKILL:
+		m.kill = char
+	}
 }
