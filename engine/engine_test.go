@@ -306,3 +306,27 @@ func TestRunawayScriptsStop(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeStackUse runs ordinary code that needs more Lua stack than gopher-lua's fixed
+// default: it must work, and going past the bound must be a script error, not a crash.
+func TestLargeStackUse(t *testing.T) {
+	h := newHarness(t, map[string]string{
+		"ok.lua": `return pixels.command { name = "ok", summary = "x", run = function()
+  local t = {}
+  for i = 1, 50000 do t[i] = "x" end
+  assert(#table.concat(t) == 50000)
+  assert(select("#", unpack(t)) == 50000)
+end }`,
+		"over.lua": `return pixels.command { name = "over", summary = "x", run = function()
+  local t = {}
+  for i = 1, 2000000 do t[i] = i end
+  return select("#", unpack(t))
+end }`})
+	if err := h.eng.Run(context.Background(), []string{"ok"}); err != nil {
+		t.Errorf("concat and unpack of 50000 items = %v", err)
+	}
+	err := h.eng.Run(context.Background(), []string{"over"})
+	if err == nil || CodeOf(err) != CodeScript {
+		t.Errorf("unpack of 2e6 items = %v (code %s), want a script error", err, CodeOf(err))
+	}
+}

@@ -112,6 +112,15 @@ func (rt *Runtime) Module() *lua.LTable { return rt.module }
 
 // newRuntime makes a state with the standard libraries, the pixels module and the host's
 // replacements for print, os.exit and package.path.
+// maxRegistry bounds a script's Lua data stack, in slots (16 bytes each): 1 Mi slots is
+// 16 MiB, room for table.concat or unpack of about a million items. The stack grows by
+// registryStep slots at a time, each time copied whole, so a small step would make a deep
+// stack cost quadratic time.
+const (
+	maxRegistry  = 1 << 20
+	registryStep = 16 << 10
+)
+
 func (e *Engine) newRuntime(ctx context.Context, declaring bool) *Runtime {
 	return e.newRuntimeWith(ctx, declaring, e.opts.Module)
 }
@@ -119,7 +128,11 @@ func (e *Engine) newRuntime(ctx context.Context, declaring bool) *Runtime {
 // newRuntimeWith is newRuntime with another domain module (script tests bind their own).
 func (e *Engine) newRuntimeWith(ctx context.Context, declaring bool,
 	module func(rt *Runtime, mod *lua.LTable)) *Runtime {
-	L := lua.NewState(lua.Options{SkipOpenLibs: false, IncludeGoStackTrace: false})
+	// The data stack starts at gopher-lua's default and grows on demand up to maxRegistry
+	// slots: a fixed stack overflows on ordinary code such as table.concat of a few
+	// thousand strings, while a bound keeps a runaway script from eating memory.
+	L := lua.NewState(lua.Options{SkipOpenLibs: false, IncludeGoStackTrace: false,
+		RegistryMaxSize: maxRegistry, RegistryGrowStep: registryStep})
 	rt := &Runtime{eng: e, L: L, ctx: ctx, declaring: declaring,
 		handlers: map[string][]handler{}, firing: map[string]bool{},
 		Stdout: e.opts.Stdout, Stderr: e.opts.Stderr, Stdin: e.opts.Stdin, Out: e.out}
