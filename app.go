@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pixels-dev/pixels/bindings"
 	"github.com/pixels-dev/pixels/builtin"
@@ -303,8 +304,9 @@ func (a *app) sshClient(rt *engine.Runtime) (*ssh.Client, error) {
 	}
 	c, err := ssh.New(ssh.Options{User: a.cfg.SSH.User, KeyPath: a.cfg.SSH.Key,
 		DataDir: a.paths.Data, Logger: a.log,
-		// Ten polls: a refused key is final once the container has settled.
-		AuthGrace:  10 * a.cfg.Timing.Poll,
+		// Ten polls, at least two seconds: a refused key is final once the container has
+		// settled.
+		AuthGrace:  max(10*a.cfg.Timing.Poll, 2*time.Second),
 		Notice:     func(msg string) { rt.Notice("%s", msg) },
 		Passphrase: a.askPassphrase})
 	if err != nil {

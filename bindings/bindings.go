@@ -203,7 +203,8 @@ func codeFor(err error) string {
 		return engine.CodeUnreachable
 	case errors.Is(err, truenas.ErrAuth):
 		return engine.CodeAuth
-	case errors.Is(err, truenas.ErrInvalid), errors.Is(err, truenas.ErrNewerSnapshots):
+	case errors.Is(err, truenas.ErrInvalid), errors.Is(err, truenas.ErrNewerSnapshots),
+		errors.Is(err, ssh.ErrWriteRefused):
 		return engine.CodeInvalid
 	case errors.Is(err, truenas.ErrUnsupported):
 		return "unsupported"

@@ -339,7 +339,7 @@ func (m *module) waitFor(ctx context.Context, b truenas.Backend, pxName, until s
 				_ = cl.Forget(pxName)
 			}
 			if err := cl.WaitReady(ctx, m.addr(c), m.d.Poll); err != nil {
-				return c, fmt.Errorf("waiting for ssh at %s: %w", m.addr(c), err)
+				return c, err // it names the address and what it waited for
 			}
 			return c, nil
 		}

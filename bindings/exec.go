@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	pathpkg "path"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/pixels-dev/pixels/internal/ssh"
 	"github.com/pixels-dev/pixels/internal/truenas"
 	lua "github.com/yuin/gopher-lua"
+	"regexp"
+	"strconv"
 )
 
 // maxCapture bounds what px.exec keeps of one stream, so a chatty command cannot exhaust
@@ -311,23 +312,15 @@ func (m *module) writeFile(rt *engine.Runtime, L *lua.LState) int {
 	if !strings.HasPrefix(path, "/") {
 		raise(L, engine.CodeInvalid, op, name, "%s: path %q must be absolute", op, path)
 	}
-	var mode uint64 = 0o644
-	if s := o.str("mode", ""); s != "" {
-		if _, err := fmt.Sscanf(s, "%o", &mode); err != nil || mode > 0o7777 {
-			raise(L, engine.CodeInvalid, op, name, `%s: option "mode" wants octal like "0600", got %q`,
-				op, s)
-		}
+	mode, ok := parseMode(o.str("mode", "0644"))
+	if !ok {
+		raise(L, engine.CodeInvalid, op, name, `%s: option "mode" wants octal like "0600", got %q`,
+			op, o.str("mode", ""))
 	}
-	uid, gid := 0, 0
-	if owner := o.str("owner", "root"); owner != "root" {
-		if _, err := fmt.Sscanf(owner, "%d:%d", &uid, &gid); err != nil {
-			raise(L, engine.CodeInvalid, op, name, `%s: option "owner" wants "root" or "UID:GID", got %q`,
-				op, owner)
-		}
-	}
-	if p := pathpkg.Clean(path); p == "/" {
-		raise(L, engine.CodeInvalid, op, name, "%s: path %q names the root directory, not a "+
-			"file", op, path)
+	uid, gid, ok := parseOwner(o.str("owner", "root"))
+	if !ok {
+		raise(L, engine.CodeInvalid, op, name, `%s: option "owner" wants "root" or numeric `+
+			`"UID:GID" like "1000:1000", got %q`, op, o.str("owner", ""))
 	}
 	// Over SSH, like read_file: the write happens inside the container, where its own
 	// symlinks resolve, rather than through the NAS's file API on the host side.
@@ -335,7 +328,7 @@ func (m *module) writeFile(rt *engine.Runtime, L *lua.LState) int {
 	cl := m.sshClient(L, op, name)
 	var err error
 	rt.Block(func() {
-		err = cl.WriteFile(rt.Context(L), addr, path, []byte(content), uint32(mode), uid, gid)
+		err = cl.WriteFile(rt.Context(L), addr, path, []byte(content), mode, uid, gid)
 	})
 	if err != nil {
 		raiseErr(L, op, name, fmt.Sprintf("writing in %q", name), err)
@@ -365,4 +358,39 @@ func (m *module) console(rt *engine.Runtime, L *lua.LState) int {
 	}
 	L.Push(lua.LNumber(code))
 	return 1
+}
+
+// modePattern is an octal permission mode as chmod takes it: three or four digits, with an
+// optional leading 0 before three.
+var modePattern = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+
+// parseMode reads a file mode option such as "0600" or "755".
+func parseMode(s string) (uint32, bool) {
+	if !modePattern.MatchString(s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 8, 32)
+	return uint32(n), err == nil && n <= 0o7777
+}
+
+// parseOwner reads an owner option: "root", or "UID:GID" in decimal, each below 2^32-1
+// (the value that means "no change" to chown(2)).
+func parseOwner(s string) (uid, gid int, ok bool) {
+	if s == "root" {
+		return 0, 0, true
+	}
+	u, g, found := strings.Cut(s, ":")
+	if !found {
+		return 0, 0, false
+	}
+	id := func(v string) (int, bool) {
+		if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		return int(n), err == nil && n < 1<<32-1
+	}
+	uid, ok1 := id(u)
+	gid, ok2 := id(g)
+	return uid, gid, ok1 && ok2
 }

@@ -49,17 +49,25 @@ WantedBy=multi-user.target
 // servers when configured, and sshd started at boot. A copy of another container goes
 // through provisionCopy first. It then restarts the container so the boot hook runs.
 func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string,
-	dns []string, srcName string, warn func(string, ...any)) error {
+	dns []string, srcName string, warn func(string, ...any)) (err error) {
 	copied := srcName != ""
 	cl, err := m.d.SSH()
 	if err != nil {
 		return err
 	}
 	if copied {
-		done, err := m.provisionCopy(ctx, b, cl, pxName, srcName, dns, warn)
-		if done || err != nil {
-			return err
+		done, cerr := m.provisionCopy(ctx, b, cl, pxName, srcName, dns, warn)
+		if done || cerr != nil {
+			return cerr
 		}
+		// TrueNAS 26, and the copy refused pixels' key: the API route below writes it in.
+		defer func() {
+			if err != nil {
+				err = fmt.Errorf("the copy does not accept pixels' SSH key, and writing it "+
+					"in through the NAS failed (restore the key in %q's "+
+					"/root/.ssh/authorized_keys and copy again): %w", bare(srcName), err)
+			}
+		}()
 	}
 	key, err := cl.AuthorizedKey()
 	if err != nil {
@@ -142,18 +150,23 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 	}
 	c, err = m.waitFor(ctx, b, pxName, "ssh", true)
 	if errors.Is(err, ssh.ErrAuth) {
-		if !strings.HasPrefix(b.Version(), "25.") {
-			return false, nil
-		}
 		key, kerr := cl.AuthorizedKey()
 		if kerr != nil {
 			return false, kerr
 		}
-		return false, fmt.Errorf("the copy does not accept pixels' SSH key, so its source "+
-			"no longer does either. On TrueNAS %s pixels writes into a copied system only "+
-			"over SSH (the NAS's file API would follow links in it on the NAS itself). Put "+
-			"this line back in the source's /root/.ssh/authorized_keys and copy again: %s",
-			b.Version(), strings.TrimSpace(key))
+		if !strings.HasPrefix(b.Version(), "25.") {
+			warn("the copy %q did not accept pixels' SSH key (its source's "+
+				"/root/.ssh/authorized_keys lacked it when copied), so pixels writes its key "+
+				"in through the NAS: that file now holds only pixels' key", bare(pxName))
+			return false, nil
+		}
+		return false, fmt.Errorf("the copy does not accept pixels' SSH key: the system it "+
+			"was copied from lacks it in /root/.ssh/authorized_keys. On TrueNAS %s pixels "+
+			"writes into a copied system only over SSH (the NAS's file API would follow "+
+			"links in it on the NAS itself). Put this line back in %q's "+
+			"/root/.ssh/authorized_keys, then copy its current state (--from %s) or a "+
+			"checkpoint taken after that: %s", b.Version(), bare(srcName), bare(srcName),
+			strings.TrimSpace(key))
 	}
 	if err != nil {
 		return false, fmt.Errorf("reaching the copy to give it its own identity: %w", err)

@@ -1,47 +1,85 @@
 package ssh
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
+	"time"
 )
 
-// writeScript replaces the file $1 with its stdin, atomically: the content goes into a new
-// temporary file beside it, which gets mode $2 and owner $3 and is then renamed over $1.
-// Readers see the old file or the new one, never a part, and a failed write leaves the old
-// file as it was. Everything happens inside the container, so its symlinks resolve there:
-// the directories on the way are followed like any program would, and a link at $1 itself is
-// replaced by the file rather than written through. A directory at $1 is refused, since mv
-// would move the file into it. It needs only a POSIX shell, mkdir, mktemp, cat, chmod,
-// chown and mv, which busybox images have too.
+// ErrWriteRefused means the host refused a WriteFile: the path names a directory, a parent
+// cannot be made, the user may not write there, and so on. The error text says which.
+var ErrWriteRefused = errors.New("write refused")
+
+// writeScript replaces the file $1 with its stdin, which must be $4 bytes long: the content
+// goes into a new temporary file beside it, which gets mode $2 and owner $3 and is renamed
+// over $1 only once all of it has arrived. So readers see the old file or the new one, and a
+// write that stops early (OpenSSH ignores signal requests for root sessions, so a cancelled
+// write ends with its input cut short and cat still exits 0) keeps the old file. The
+// temporary file's name goes to stdout first, so the client can remove it when the script is
+// killed before it can. Everything happens inside the container, where its symlinks
+// resolve: directories on the way are followed like any program would, and a link at $1
+// itself, even one to a directory, is replaced by the file. A directory at $1 is refused
+// (status 2). It needs only a POSIX shell, mkdir, mktemp, cat, wc, chmod, chown, rm and mv,
+// which busybox images have too.
 const writeScript = `p=$1
 d=${p%/*}
 [ -n "$d" ] || d=/
-if [ -d "$p" ]; then echo "$p is a directory" >&2; exit 1; fi
+if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; exit 2; fi
 mkdir -p "$d" || exit 1
 t=$(mktemp "$d/.pixels-write.XXXXXX") || exit 1
-if cat > "$t" && chmod "$2" "$t" && chown "$3" "$t" && mv -f "$t" "$p"; then exit 0; fi
+echo "$t"
+if cat > "$t"; then
+	n=$(wc -c < "$t")
+	if [ $n -eq "$4" ] 2>/dev/null; then
+		if chmod "$2" "$t" && chown "$3" "$t"; then
+			if [ -L "$p" ] && [ -d "$p" ]; then rm -f "$p"; fi
+			if mv -f "$t" "$p"; then exit 0; fi
+		fi
+	else
+		echo "only $n of $4 bytes arrived; $p was left as it was" >&2
+	fi
+fi
 rm -f "$t"
 exit 1`
 
 // WriteFile replaces the file at the absolute path p on the host at addr with data, with
 // permission bits mode and owner uid:gid, creating missing parent directories. See
-// writeScript for what it guarantees. An empty data makes an empty file.
+// writeScript for what it guarantees. An empty data makes an empty file. The path is used as
+// given, so ".." after a linked directory resolves as the kernel resolves it; a path that
+// ends in "/", ".", ".." or holds a NUL byte is refused before anything is sent.
 func (c *Client) WriteFile(ctx context.Context, addr, p string, data []byte, mode uint32,
 	uid, gid int) error {
-	if !strings.HasPrefix(p, "/") || path.Clean(p) == "/" {
-		return fmt.Errorf("writing %s: the path must be absolute and name a file", p)
+	if err := checkWritePath(p); err != nil {
+		return fmt.Errorf("writing %s: %w: %w", p, ErrWriteRefused, err)
 	}
-	p = path.Clean(p)
+	pr, pw := io.Pipe()
+	tmp := make(chan string, 1)
+	go func() {
+		// The first line names the temporary file; the rest is discarded.
+		br := bufio.NewReader(pr)
+		line, _ := br.ReadString('\n')
+		tmp <- strings.TrimSuffix(line, "\n")
+		_, _ = io.Copy(io.Discard, br)
+	}()
 	var stderr strings.Builder
 	code, err := c.Exec(ctx, addr, ExecRequest{
 		Argv: []string{"sh", "-c", writeScript, "pixels-write", p, fmt.Sprintf("%04o", mode),
-			fmt.Sprintf("%d:%d", uid, gid)},
+			fmt.Sprintf("%d:%d", uid, gid), fmt.Sprint(len(data))},
 		Stdin:  bytes.NewReader(data),
+		Stdout: pw,
 		Stderr: &limitWriter{w: &stderr, n: 4096},
 	})
+	pw.Close()
+	t := <-tmp
+	if err != nil || code != 0 {
+		c.removeTemp(ctx, addr, t)
+	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
@@ -50,7 +88,32 @@ func (c *Client) WriteFile(ctx context.Context, addr, p string, data []byte, mod
 		if msg == "" {
 			msg = fmt.Sprintf("the remote shell exited with status %d", code)
 		}
-		return fmt.Errorf("writing %s: %s", p, msg)
+		return fmt.Errorf("writing %s: %w: %s", p, ErrWriteRefused, msg)
+	}
+	return nil
+}
+
+// removeTemp deletes a temporary file a WriteFile left, on a short deadline of its own since
+// ctx may be what stopped the write. It removes only a name the script reported, in the form
+// it makes, and ignores failures: the file is hidden, and nothing reads it.
+func (c *Client) removeTemp(ctx context.Context, addr, t string) {
+	if !strings.HasPrefix(path.Base(t), ".pixels-write.") || !strings.HasPrefix(t, "/") {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: []string{"rm", "-f", t}})
+}
+
+// checkWritePath refuses paths WriteFile cannot write as a file.
+func checkWritePath(p string) error {
+	switch base := path.Base(p); {
+	case !strings.HasPrefix(p, "/"):
+		return errors.New("the path must be absolute")
+	case strings.ContainsRune(p, 0):
+		return errors.New("the path holds a NUL byte")
+	case strings.HasSuffix(p, "/") || base == "." || base == "..":
+		return errors.New("the path names a directory, not a file")
 	}
 	return nil
 }

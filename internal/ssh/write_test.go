@@ -13,12 +13,18 @@ import (
 // runWriteScript runs writeScript in the local POSIX shell, as WriteFile runs it remotely.
 func runWriteScript(t *testing.T, p, mode string, data []byte) (string, error) {
 	t.Helper()
+	return runWriteScriptN(t, p, mode, data, len(data))
+}
+
+// runWriteScriptN is runWriteScript with the byte count the script is told to expect.
+func runWriteScriptN(t *testing.T, p, mode string, data []byte, n int) (string, error) {
+	t.Helper()
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh on this machine")
 	}
 	cmd := exec.Command(sh, "-c", writeScript, "pixels-write", p, mode,
-		fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()))
+		fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), fmt.Sprint(n))
 	cmd.Stdin = bytes.NewReader(data)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -88,6 +94,37 @@ func TestWriteScript(t *testing.T) {
 		}
 	})
 
+	t.Run("a link to a directory is replaced, the directory kept", func(t *testing.T) {
+		d := filepath.Join(dir, "realdir")
+		os.Mkdir(d, 0o755)
+		link := filepath.Join(dir, "dirlink")
+		if err := os.Symlink(d, link); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err := runWriteScript(t, link, "0644", []byte("file\n")); err != nil {
+			t.Fatalf("%v: %s", err, msg)
+		}
+		if st, err := os.Lstat(link); err != nil || !st.Mode().IsRegular() {
+			t.Errorf("%s is %v (%v), want a regular file", link, st, err)
+		}
+		if ents, err := os.ReadDir(d); err != nil || len(ents) != 0 {
+			t.Errorf("the linked directory now holds %v (%v)", ents, err)
+		}
+	})
+
+	t.Run("input cut short keeps the old file", func(t *testing.T) {
+		p := filepath.Join(dir, "short")
+		os.WriteFile(p, []byte("ORIGINAL\n"), 0o644)
+		msg, err := runWriteScriptN(t, p, "0644", []byte("part"), 1000)
+		if err == nil || !strings.Contains(msg, "only 4 of 1000 bytes arrived") {
+			t.Errorf("short write = %v, %q", err, msg)
+		}
+		if got, _ := os.ReadFile(p); string(got) != "ORIGINAL\n" {
+			t.Errorf("file = %q after a short write", got)
+		}
+		leftovers(t, dir)
+	})
+
 	t.Run("a directory is refused and left alone", func(t *testing.T) {
 		d := filepath.Join(dir, "d")
 		os.Mkdir(d, 0o755)
@@ -111,4 +148,17 @@ func TestWriteScript(t *testing.T) {
 		}
 		leftovers(t, dir)
 	})
+}
+
+func TestCheckWritePath(t *testing.T) {
+	for _, p := range []string{"rel/x", "/", "/a/", "/a/.", "/a/..", "/a\x00b", ""} {
+		if checkWritePath(p) == nil {
+			t.Errorf("checkWritePath(%q) accepted it", p)
+		}
+	}
+	for _, p := range []string{"/a", "/a/b c", "/a/../b", "/-x", "/a/.hidden"} {
+		if err := checkWritePath(p); err != nil {
+			t.Errorf("checkWritePath(%q) = %v", p, err)
+		}
+	}
 }
