@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -156,7 +157,10 @@ func (s *Server) snapshotDelete(cl *call) (any, *rpcError) {
 		return nil, invalidParams(fieldError{msg: fmt.Sprintf("Snapshot %s does not exist", id),
 			errno: errnoENOENT})
 	}
-	if err := s.dropSnapshot(sn); err != nil {
+	if err := s.dropSnapshot(sn); errors.Is(err, errSnapshotBusy) {
+		return nil, callError(errnoEBUSY, "Failed to delete snapshot %s: cannot destroy "+
+			"snapshot %s: %v", id, id, err)
+	} else if err != nil {
 		return nil, callError(errnoEFAULT, "Failed to delete snapshot %s: %v", id, err)
 	}
 	if err := s.st.save(s.opts.Dir); err != nil {

@@ -55,6 +55,8 @@ type Server struct {
 	sshPort int  // port shared by all container addresses, 0 in fallback mode
 	noAlias bool // 127.77.0.0/16 cannot be bound: every container uses 127.0.0.1
 
+	sending map[string]int // snapshot id -> zfs sends of it in progress; guarded by mu
+
 	boots     map[string]*bootRun // the boot hooks of each started container; guarded by mu
 	bootShut  bool                // Close has begun: no more boots; guarded by mu
 	bootLimit time.Duration       // how long one boot command may run

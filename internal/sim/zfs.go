@@ -228,6 +228,9 @@ func (s *Server) rollbackTo(sn *snapshot, newer []*snapshot) error {
 // dropSnapshot removes a snapshot from the state and its copy from the dataset's files.
 // Called with mu held; the caller saves the state.
 func (s *Server) dropSnapshot(sn *snapshot) error {
+	if s.sending[sn.id()] > 0 {
+		return errSnapshotBusy
+	}
 	s.st.removeSnapshot(sn.id())
 	box, done, err := s.dsBox(s.lookupDS(sn.Dataset))
 	if err != nil {
@@ -456,4 +459,21 @@ func (s *Server) mountPath(r dsRef) string {
 // container's. Called with mu held.
 func (s *Server) busy(r dsRef) bool {
 	return r.kind == dsContainer && r.in.Status == statusRunning
+}
+
+// errSnapshotBusy is ZFS refusing to destroy a snapshot that a send is reading.
+var errSnapshotBusy = errors.New("dataset is busy")
+
+// holdSnapshot counts a zfs send of snapshot id starting (+1) or ending (-1). OpenZFS holds
+// a snapshot while it is sent, so destroying it meanwhile fails as busy; the simulator's send
+// spools the stream first, but keeps the hold until the stream has gone out, as the real
+// one does. Called with mu held.
+func (s *Server) holdSnapshot(id string, delta int) {
+	if s.sending == nil {
+		s.sending = map[string]int{}
+	}
+	s.sending[id] += delta
+	if s.sending[id] <= 0 {
+		delete(s.sending, id)
+	}
 }

@@ -38,6 +38,13 @@ func (z *zfsCmd) send(args []string, stdout io.Writer) int {
 	if sn != nil {
 		spool, err = z.s.spoolStream(sn)
 	}
+	if spool != nil {
+		z.s.holdSnapshot(sn.id(), 1)
+		defer func() {
+			defer z.lock()()
+			z.s.holdSnapshot(sn.id(), -1)
+		}()
+	}
 	unlock()
 	switch {
 	case !isSnap && exists:

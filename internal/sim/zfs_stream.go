@@ -81,8 +81,8 @@ func (s *summer) sum() zfsStreamSum {
 // datasets' files, rewound, so that zfs send can copy it out without holding the lock. The
 // caller closes and removes the file; a crash leaves it to sweepDatasets. Called with mu
 // held.
-// TODO(#3): OpenZFS holds the snapshot while send runs, so a destroy meanwhile fails as busy;
-// here send has the whole stream by then, and the destroy goes ahead.
+// While the stream goes out, send holds the snapshot (holdSnapshot), so destroying it then
+// fails as busy, as in OpenZFS.
 func (s *Server) spoolStream(sn *snapshot) (*os.File, error) {
 	tree := filepath.Join(s.dataDir(s.lookupDS(sn.Dataset)), "snapshots", sn.Name)
 	dir := filepath.Join(s.opts.Dir, datasetsDir)

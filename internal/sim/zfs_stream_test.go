@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -201,4 +203,41 @@ func TestZFSStreamThroughPipe(t *testing.T) {
 			deref(j.Error), logs)
 	}
 	noStaging(t, s, "1")
+}
+
+// TestZFSSendHoldsItsSnapshot: while a send's stream is still going out, its snapshot cannot
+// be destroyed, through the CLI or the API; once the stream is out, it can.
+func TestZFSSendHoldsItsSnapshot(t *testing.T) {
+	t.Parallel()
+	s, c := zfsServer(t, Options{})
+	a := datasetOf("px-a")
+	shapeTree(t, s, "px-a")
+	mustZFS(t, s, "snapshot", a+"@one")
+
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		var errb bytes.Buffer
+		done <- s.zfs([]string{"send", a + "@one"}, strings.NewReader(""), pw, &errb)
+		pw.Close()
+	}()
+	// The first bytes mean the send holds the snapshot and is blocked on the pipe.
+	if _, err := io.ReadFull(pr, make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	zfsCase{args: []string{"destroy", a + "@one"}, status: 1,
+		err: "cannot destroy snapshot " + a + "@one: dataset is busy\n"}.check(t, s)
+	m := c.call(snapshotMethod(s, "delete"), a+"@one")
+	if m.Error == nil || m.Error.Data == nil || m.Error.Data.Errname != "EBUSY" ||
+		!strings.Contains(m.Error.Data.Reason, "dataset is busy") {
+		t.Fatalf("API delete during a send = %+v", m.Error)
+	}
+
+	if _, err := io.Copy(io.Discard, pr); err != nil {
+		t.Fatal(err)
+	}
+	if status := <-done; status != 0 {
+		t.Fatalf("send status %d", status)
+	}
+	mustZFS(t, s, "destroy", a+"@one")
 }
