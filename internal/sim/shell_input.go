@@ -241,9 +241,9 @@ type feedResult struct {
 // Job control is out of scope: the shell behaves like sh without `set -m`, so the suspend and
 // quit characters (Ctrl-Z, Ctrl-\) are data.
 //
-// TODO(#3): an interrupt also ends the jobs the interrupted statement put in the background,
-// which sh spares (its background jobs ignore SIGINT); the interpreter gives them the
-// statement's context.
+// An interrupt also ends the jobs the interrupted statement put in the background, which sh
+// spares (its background jobs ignore SIGINT): the interpreter gives them the statement's
+// context. A known difference, kept (see docs/architecture.md).
 func (lr *lineReader) feed(ctx context.Context, pw *os.File, interrupt func()) feedResult {
 	unblocked := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
