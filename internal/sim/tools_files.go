@@ -12,13 +12,16 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// flags is a parsed command line: single-letter flags, their values, and operands.
+// flags is a parsed command line: single-letter flags, their values, and operands. val holds
+// the last value of each flag and vals all of them in order, for flags that may repeat.
 type flags struct {
 	set      map[rune]bool
 	val      map[rune]string
+	vals     map[rune][]string
 	long     map[string]bool
 	operands []string
 }
@@ -26,7 +29,8 @@ type flags struct {
 // parseFlags splits args (without the program name) into flags and operands; letters in
 // withValue take a value from the rest of the word or the next argument.
 func parseFlags(args []string, withValue string) flags {
-	f := flags{set: map[rune]bool{}, val: map[rune]string{}, long: map[string]bool{}}
+	f := flags{set: map[rune]bool{}, val: map[rune]string{}, vals: map[rune][]string{},
+		long: map[string]bool{}}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -47,6 +51,7 @@ func parseFlags(args []string, withValue string) flags {
 					v = args[i]
 				}
 				f.set[c], f.val[c] = true, v
+				f.vals[c] = append(f.vals[c], v)
 				break
 			}
 		default:
@@ -165,8 +170,30 @@ func (tc *toolCtx) lsLine(long bool, name string, info fs.FileInfo) {
 		fmt.Fprintln(tc.stdout, name)
 		return
 	}
-	fmt.Fprintf(tc.stdout, "%s 1 root root %8d %s %s\n", info.Mode().String(), info.Size(),
-		info.ModTime().Format("Jan _2 15:04"), name)
+	owner, group := ownerNames(info)
+	fmt.Fprintf(tc.stdout, "%s 1 %s %s %8d %s %s\n", info.Mode().String(), owner, group,
+		info.Size(), info.ModTime().Format("Jan _2 15:04"), name)
+}
+
+// ownerNames returns the owner and group ls -l shows for info, from the file's own ids: 0 is
+// "root" and any other id its number, since the simulated containers keep no user database
+// worth consulting. Without host ids both are "root".
+func ownerNames(info fs.FileInfo) (string, string) {
+	sys, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "root", "root"
+	}
+
+	return idText(sys.Uid), idText(sys.Gid)
+}
+
+// idText names a user or group id the way ownerNames does.
+func idText(id uint32) string {
+	if id == 0 {
+		return "root"
+	}
+
+	return strconv.FormatUint(uint64(id), 10)
 }
 
 // toolMkdir creates directories; -p makes parents and accepts existing ones.
@@ -187,18 +214,83 @@ func toolMkdir(tc *toolCtx, args []string) error {
 
 	status := 0
 	for _, op := range f.operands {
+		failed := op
 		if f.set['p'] {
-			err = root.MkdirAll(tc.path(op, true), perm)
+			failed, err = tc.mkdirParents(root, op, perm)
 		} else {
 			err = root.Mkdir(tc.path(op, false), perm)
 		}
 		if err != nil {
-			fmt.Fprintf(tc.stderr, "mkdir: cannot create directory '%s': %v\n", op, unwrapPath(err))
+			fmt.Fprintf(tc.stderr, "mkdir: cannot create directory '%s': %s\n", failed,
+				errnoText(err))
 			status = 1
 		}
 	}
 
 	return exitCode(status)
+}
+
+// mkdirParents makes op and every missing directory above it, as mkdir -p does. Existing
+// directories and symlinks to them are passed through; a dangling symlink is "File exists",
+// so its target is never created. Parents get mode 0755 and op itself perm. On failure it
+// returns the part of op, as typed, that could not be made.
+func (tc *toolCtx) mkdirParents(root *os.Root, op string, perm fs.FileMode) (string, error) {
+	end := 0
+	for {
+		start := end
+		for start < len(op) && op[start] == '/' {
+			start++
+		}
+		if start == len(op) {
+			return "", nil
+		}
+		end = start
+		for end < len(op) && op[end] != '/' {
+			end++
+		}
+		if c := op[start:end]; c == "." || c == ".." {
+			continue
+		}
+		prefix, mode := op[:end], fs.FileMode(0o755)
+		if strings.Trim(op[end:], "/") == "" {
+			prefix, mode = op, perm
+		}
+
+		info, err := tc.st.box.statAt(tc.dir, prefix, true)
+		switch {
+		case err == nil && info.IsDir():
+			continue
+		case err == nil && prefix == op:
+			return prefix, syscall.EEXIST
+		case err == nil:
+			return prefix, syscall.ENOTDIR
+		case !errors.Is(err, fs.ErrNotExist):
+			return prefix, err
+		}
+		if _, err := tc.st.box.statAt(tc.dir, prefix, false); err == nil {
+			return prefix, syscall.EEXIST // a symlink to nothing
+		}
+
+		if err := root.Mkdir(tc.path(prefix, false), mode); err != nil {
+			info, serr := tc.st.box.statAt(tc.dir, prefix, true)
+			if serr != nil || !info.IsDir() {
+				return prefix, err
+			}
+		}
+	}
+}
+
+// errnoText words a system error as the C library does ("File exists"), where Go's texts are
+// lower case; coreutils messages end with these words.
+func errnoText(err error) string {
+	err = unwrapPath(err)
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno.Error() == "" {
+		return err.Error()
+	}
+	text := errno.Error()
+
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
 // toolRm removes files, and trees with -r; -f ignores missing operands.

@@ -113,8 +113,16 @@ func toolChown(tc *toolCtx, args []string) error {
 	if err := tc.st.box.record("+ " + quoteArgs(args)); err != nil {
 		return err
 	}
-	owner, group, _ := strings.Cut(f.operands[0], ":")
-	uid, gid := ownerID(owner), ownerID(group)
+	spec := f.operands[0]
+	owner, group, _ := strings.Cut(spec, ":")
+	uid, ok := ownerID(owner)
+	if !ok {
+		return tc.fail("invalid user: '%s'", spec)
+	}
+	gid, ok := ownerID(group)
+	if !ok {
+		return tc.fail("invalid group: '%s'", spec)
+	}
 	root, err := tc.st.box.fsRoot()
 	if err != nil {
 		return err
@@ -137,17 +145,30 @@ func toolChown(tc *toolCtx, args []string) error {
 	return exitCode(status)
 }
 
-// ownerID maps "root" or a number to an id; anything else (users the box does not know)
-// leaves that id unchanged.
-func ownerID(s string) int {
+// maxID is the largest user or group id chown accepts: ids are 32 bits, and the all-ones
+// value means "leave unchanged" to the kernel, so coreutils refuses it.
+const maxID = 1<<32 - 2
+
+// ownerID maps "root" or a decimal number (an optional "+" allowed, as coreutils does) to an
+// id. An empty string and names the box does not know give -1, which leaves that id
+// unchanged; ok is false for numbers out of range and for a leading "-", which chown refuses.
+func ownerID(s string) (id int, ok bool) {
 	if s == "root" {
-		return 0
+		return 0, true
 	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return n
+	if strings.HasPrefix(s, "-") {
+		return 0, false
+	}
+	digits := strings.TrimPrefix(s, "+")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return -1, s != "+"
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || n > maxID {
+		return 0, false
 	}
 
-	return -1
+	return int(n), true
 }
 
 // walkRoot calls fn for name and, when recursive, everything below it, without following

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -165,19 +166,25 @@ func toolTee(tc *toolCtx, args []string) error {
 	return exitCode(status)
 }
 
-// toolGrep prints lines containing a fixed string: -q quiet, -v invert, -i ignore case,
-// -c count, -x whole line. Patterns are matched literally (-E and -F are accepted).
+// toolGrep prints lines containing any of its fixed strings: -q quiet, -v invert, -i ignore
+// case, -c count, -x whole line. The patterns are each -e value, or else the first operand,
+// and a pattern holding newlines is one pattern per line, as in GNU grep. Patterns are
+// matched literally (-E and -F are accepted).
 func toolGrep(tc *toolCtx, args []string) error {
 	f := parseFlags(args[1:], "e")
-	pattern, ok := f.val['e']
-	if !ok {
+	given := f.vals['e']
+	if len(given) == 0 {
 		if len(f.operands) == 0 {
 			return tc.failCode(2, "usage: grep [-qvicx] PATTERN [FILE...]")
 		}
-		pattern, f.operands = f.operands[0], f.operands[1:]
+		given, f.operands = f.operands[:1], f.operands[1:]
 	}
-	if f.set['i'] {
-		pattern = strings.ToLower(pattern)
+	var patterns []string
+	for _, p := range given {
+		if f.set['i'] {
+			p = strings.ToLower(p)
+		}
+		patterns = append(patterns, strings.Split(p, "\n")...)
 	}
 	names := len(f.operands) > 1
 
@@ -192,10 +199,12 @@ func toolGrep(tc *toolCtx, args []string) error {
 			if f.set['i'] {
 				subject = strings.ToLower(line)
 			}
-			hit := strings.Contains(subject, pattern)
-			if f.set['x'] {
-				hit = subject == pattern
-			}
+			hit := slices.ContainsFunc(patterns, func(p string) bool {
+				if f.set['x'] {
+					return subject == p
+				}
+				return strings.Contains(subject, p)
+			})
 			if hit == f.set['v'] {
 				continue
 			}
