@@ -24,6 +24,8 @@ type ExecRequest struct {
 	Stdout io.Writer         // nil = discard
 	Stderr io.Writer         // nil = discard
 	TTY    bool              // ask for a pseudo-terminal (merges stderr into stdout remotely)
+
+	noReap bool // a cancel does not look for leftovers (reap's own command)
 }
 
 // envName is what env(1) and POSIX shells accept as a variable name.
@@ -74,9 +76,19 @@ func command(req ExecRequest) (string, error) {
 // (ErrNoExitStatus). Output is streamed as it arrives. Cancelling ctx signals the command
 // and closes its session.
 func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, error) {
+	// Without a terminal nothing hangs up the command when its session closes, and OpenSSH
+	// ignores signal requests for root sessions, so a cancelled command would run on. A
+	// marker in its environment, which its children inherit, lets reap find them.
+	var marker string
+	if !req.TTY && !req.noReap {
+		marker = newMarker()
+	}
 	cmd, err := command(req)
 	if err != nil {
 		return 255, err
+	}
+	if marker != "" {
+		cmd = withMarker(cmd, req, marker)
 	}
 
 	sess, err := c.session(ctx, addr)
@@ -124,18 +136,43 @@ func (c *Client) Exec(ctx context.Context, addr string, req ExecRequest) (int, e
 		stopInput = terminalInput(tty, stdinPipe)
 	}
 
-	stop := context.AfterFunc(ctx, func() {
-		sess.Signal(gossh.SIGTERM)
-		sess.Close()
-	})
-	err = sess.Wait()
-	stopInput()
-	if !stop() {
-		return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, ctx.Err())
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+		stopInput()
+		return exitStatus(err)
+	case <-ctx.Done():
 	}
 
-	return exitStatus(err)
+	// Cancelled. Ask the command to stop and close the session; for a root login OpenSSH
+	// ignores the signal and keeps the session open while the command runs, so reap ends it.
+	// Past cancelGrace the session is left to close with the connection: a cancel must not
+	// wait on the remote side.
+	sess.Signal(gossh.SIGTERM)
+	sess.Close()
+	select {
+	case <-waited:
+	case <-time.After(signalGrace):
+		if marker != "" {
+			c.reap(ctx, addr, marker)
+		}
+		select {
+		case <-waited:
+		case <-time.After(cancelGrace):
+			c.log.Debug("ssh session still open after a cancel", "addr", addr)
+		}
+	}
+	stopInput()
+	return 255, fmt.Errorf("running %s on %s: %w", req.Argv[0], addr, ctx.Err())
 }
+
+// A cancelled Exec gives the signal signalGrace to end the session, then reaps, then waits
+// cancelGrace more.
+const (
+	signalGrace = 250 * time.Millisecond
+	cancelGrace = 3 * time.Second
+)
 
 // exitStatus turns Session.Wait's result into a status and an error for pixels' failures.
 func exitStatus(err error) (int, error) {

@@ -372,6 +372,31 @@ func TestExecCancel(t *testing.T) {
 	}
 }
 
+// TestExecMarker: each command without a terminal carries a fresh marker in its
+// environment, put after any cd so that it reaches the command.
+func TestExecMarker(t *testing.T) {
+	srv := newTestServer(t)
+	c := newTestClient(t)
+	var seen []string
+	for range 2 {
+		var out syncBuffer
+		if _, err := c.Exec(context.Background(), srv.addr, ExecRequest{
+			Argv: []string{"sh", "-c", `printf %s "$PIXELS_EXEC"`}, Cwd: "/tmp",
+			Stdout: &out}); err != nil {
+			t.Fatal(err)
+		}
+		raw := srv.lastRawCommand()
+		if !strings.HasPrefix(raw, "cd /tmp && PIXELS_EXEC="+out.String()+" ") ||
+			len(out.String()) != 24 {
+			t.Fatalf("command %q printed marker %q", raw, out.String())
+		}
+		seen = append(seen, out.String())
+	}
+	if seen[0] == seen[1] {
+		t.Errorf("two commands share the marker %q", seen[0])
+	}
+}
+
 // closedPort returns a loopback address this test opened and closed, so nothing listens.
 func closedPort(t *testing.T) string {
 	t.Helper()

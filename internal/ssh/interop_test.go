@@ -346,3 +346,51 @@ func TestOpenSSHConsole(t *testing.T) {
 		t.Errorf("console output %q lacks hi-42 and the size 25 90", out.String())
 	}
 }
+
+// TestOpenSSHCancelEndsCommand: a cancelled command without a terminal does not run on. For
+// a root login OpenSSH ignores the signal request, so this relies on the reap; as another
+// user the signal alone would do.
+func TestOpenSSHCancelEndsCommand(t *testing.T) {
+	s := startSSHD(t)
+	// A duration no other process on this machine is likely to sleep for, so /proc finds
+	// only ours (sshd runs it on this machine).
+	arg := fmt.Sprintf("%d", 3000+os.Getpid()%1000)
+	running := func() bool {
+		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, d := range dirs {
+			b, err := os.ReadFile(d)
+			if err == nil && string(b) == "sleep\x00"+arg+"\x00" {
+				return true
+			}
+		}
+		return false
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.client.Exec(ctx, s.addr, ExecRequest{Argv: []string{"sh", "-c",
+			"sleep " + arg + "; echo done"}})
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !running() {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("the remote sleep never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Exec = %v, want context.Canceled", err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for running() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the remote sleep %s still runs 10 s after the cancel (uid %d)", arg,
+				os.Geteuid())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

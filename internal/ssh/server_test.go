@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,6 +248,14 @@ func (s *testServer) ptyState() string {
 }
 
 func (s *testServer) lastCommand() string {
+	return markerRE.ReplaceAllString(s.lastRawCommand(), "")
+}
+
+// markerRE matches the reap marker Exec puts in front of commands without a terminal.
+var markerRE = regexp.MustCompile(`PIXELS_EXEC=[0-9a-f]{24} `)
+
+// lastRawCommand is the last exec request as it arrived, marker included.
+func (s *testServer) lastRawCommand() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.commands) == 0 {
