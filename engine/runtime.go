@@ -110,8 +110,6 @@ func (rt *Runtime) Warn(format string, args ...any) {
 // Module returns the pixels table, for host functions that call each other.
 func (rt *Runtime) Module() *lua.LTable { return rt.module }
 
-// newRuntime makes a state with the standard libraries, the pixels module and the host's
-// replacements for print, os.exit and package.path.
 // maxRegistry bounds a script's Lua data stack, in slots (16 bytes each): 1 Mi slots is
 // 16 MiB, room for table.concat or unpack of about a million items. The stack grows by
 // registryStep slots at a time, each time copied whole, so a small step would make a deep
@@ -121,6 +119,8 @@ const (
 	registryStep = 16 << 10
 )
 
+// newRuntime makes a state with the standard libraries, the pixels module and the host's
+// replacements for print, os.exit and package.path.
 func (e *Engine) newRuntime(ctx context.Context, declaring bool) *Runtime {
 	return e.newRuntimeWith(ctx, declaring, e.opts.Module)
 }
