@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	go secondInterrupt(ctx)
 	code := run(ctx, os.Args[1:], env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
@@ -24,12 +24,16 @@ func main() {
 	os.Exit(code)
 }
 
+// stopSignals cancel a run so that its cleanups run: Ctrl-C, a kill, and a closed terminal
+// (SIGHUP), which would otherwise end pixels with nothing cleaned up.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 // secondInterrupt exits at once on a second Ctrl-C: the first one cancels and lets the
 // cleanups run; a user who presses again wants out now.
 func secondInterrupt(ctx context.Context) {
 	<-ctx.Done()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	<-sigs
 	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup (pixels list and " +
 		"pixels doctor show what was left behind)\n")

@@ -106,6 +106,11 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 			return err
 		}
 	}
+	if copied {
+		warn("the copy %q did not accept pixels' SSH key (its source's "+
+			"/root/.ssh/authorized_keys lacked it), so pixels wrote its key in through the "+
+			"NAS: that file now holds only pixels' key", bare(pxName))
+	}
 	return restart(ctx, b, pxName)
 }
 
@@ -155,18 +160,16 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 			return false, kerr
 		}
 		if !strings.HasPrefix(b.Version(), "25.") {
-			warn("the copy %q did not accept pixels' SSH key (its source's "+
-				"/root/.ssh/authorized_keys lacked it when copied), so pixels writes its key "+
-				"in through the NAS: that file now holds only pixels' key", bare(pxName))
 			return false, nil
 		}
 		return false, fmt.Errorf("the copy does not accept pixels' SSH key: the system it "+
 			"was copied from lacks it in /root/.ssh/authorized_keys. On TrueNAS %s pixels "+
 			"writes into a copied system only over SSH (the NAS's file API would follow "+
 			"links in it on the NAS itself). Put this line back in %q's "+
-			"/root/.ssh/authorized_keys, then copy its current state (--from %s) or a "+
-			"checkpoint taken after that: %s", b.Version(), bare(srcName), bare(srcName),
-			strings.TrimSpace(key))
+			"/root/.ssh/authorized_keys (pixels cannot reach it either; from a shell on the "+
+			"NAS: sudo incus exec %s -- sh -c 'cat >> /root/.ssh/authorized_keys'), then "+
+			"copy its current state (--from %s) or a checkpoint taken after that: %s",
+			b.Version(), bare(srcName), srcName, bare(srcName), strings.TrimSpace(key))
 	}
 	if err != nil {
 		return false, fmt.Errorf("reaching the copy to give it its own identity: %w", err)

@@ -8,7 +8,7 @@ import (
 )
 
 // ErrNoKeygen means a host has SSH host keys but no ssh-keygen to make new ones.
-var ErrNoKeygen = errors.New("no ssh-keygen on the host")
+var ErrNoKeygen = errors.New("it has no ssh-keygen")
 
 // renewScript gives a host new SSH host keys of the same types it has now, in directory
 // $1 (normally /etc/ssh), with comment root@$2. All new keys are made in a temporary

@@ -394,3 +394,41 @@ func TestOpenSSHCancelEndsCommand(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestOpenSSHCancelledWrite: a write cancelled at any moment keeps the old file and leaves
+// no temporary file, against a real sshd (as root in CI, where signals are ignored).
+func TestOpenSSHCancelledWrite(t *testing.T) {
+	s := startSSHD(t)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4<<20) // 64 MiB
+	for _, after := range []time.Duration{0, 10 * time.Millisecond, 50 * time.Millisecond,
+		200 * time.Millisecond} {
+		t.Run(after.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "target")
+			if err := os.WriteFile(p, []byte("ORIGINAL\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(after, cancel)
+			err := s.client.WriteFile(ctx, s.addr, p, data, 0o644, os.Getuid(), os.Getgid())
+			cancel()
+			if err == nil {
+				t.Skip("the write finished before the cancel")
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				left, _ := filepath.Glob(filepath.Join(dir, ".pixels-write.*"))
+				if len(left) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("temporary files left 10 s after the cancel: %v", left)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if got, _ := os.ReadFile(p); string(got) != "ORIGINAL\n" {
+				t.Errorf("target holds %d bytes after a cancelled write", len(got))
+			}
+		})
+	}
+}

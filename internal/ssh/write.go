@@ -1,12 +1,10 @@
 package ssh
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 	"time"
@@ -21,8 +19,8 @@ var ErrWriteRefused = errors.New("write refused")
 // over $1 only once all of it has arrived. So readers see the old file or the new one, and a
 // write that stops early (OpenSSH ignores signal requests for root sessions, so a cancelled
 // write ends with its input cut short and cat still exits 0) keeps the old file. The
-// temporary file's name goes to stdout first, so the client can remove it when the script is
-// killed before it can. Everything happens inside the container, where its symlinks
+// temporary file's name holds $5, a random token from the client, so the client can remove
+// it when the script is killed before it can, even if the script never got to say its name. Everything happens inside the container, where its symlinks
 // resolve: directories on the way are followed like any program would, and a link at $1
 // itself, even one to a directory, is replaced by the file. A directory at $1 is refused
 // (status 2). It needs only a POSIX shell, mkdir, mktemp, cat, wc, chmod, chown, rm and mv,
@@ -32,8 +30,7 @@ d=${p%/*}
 [ -n "$d" ] || d=/
 if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; exit 2; fi
 mkdir -p "$d" || exit 1
-t=$(mktemp "$d/.pixels-write.XXXXXX") || exit 1
-echo "$t"
+t=$(mktemp "$d/.pixels-write.$5.XXXXXX") || exit 1
 if cat > "$t"; then
 	n=$(wc -c < "$t")
 	if [ $n -eq "$4" ] 2>/dev/null; then
@@ -58,27 +55,16 @@ func (c *Client) WriteFile(ctx context.Context, addr, p string, data []byte, mod
 	if err := checkWritePath(p); err != nil {
 		return fmt.Errorf("writing %s: %w: %w", p, ErrWriteRefused, err)
 	}
-	pr, pw := io.Pipe()
-	tmp := make(chan string, 1)
-	go func() {
-		// The first line names the temporary file; the rest is discarded.
-		br := bufio.NewReader(pr)
-		line, _ := br.ReadString('\n')
-		tmp <- strings.TrimSuffix(line, "\n")
-		_, _ = io.Copy(io.Discard, br)
-	}()
+	token := newMarker()
 	var stderr strings.Builder
 	code, err := c.Exec(ctx, addr, ExecRequest{
 		Argv: []string{"sh", "-c", writeScript, "pixels-write", p, fmt.Sprintf("%04o", mode),
-			fmt.Sprintf("%d:%d", uid, gid), fmt.Sprint(len(data))},
+			fmt.Sprintf("%d:%d", uid, gid), fmt.Sprint(len(data)), token},
 		Stdin:  bytes.NewReader(data),
-		Stdout: pw,
 		Stderr: &limitWriter{w: &stderr, n: 4096},
 	})
-	pw.Close()
-	t := <-tmp
 	if err != nil || code != 0 {
-		c.removeTemp(ctx, addr, t)
+		c.removeTemp(ctx, addr, p, token)
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
@@ -93,16 +79,15 @@ func (c *Client) WriteFile(ctx context.Context, addr, p string, data []byte, mod
 	return nil
 }
 
-// removeTemp deletes a temporary file a WriteFile left, on a short deadline of its own since
-// ctx may be what stopped the write. It removes only a name the script reported, in the form
-// it makes, and ignores failures: the file is hidden, and nothing reads it.
-func (c *Client) removeTemp(ctx context.Context, addr, t string) {
-	if !strings.HasPrefix(path.Base(t), ".pixels-write.") || !strings.HasPrefix(t, "/") {
-		return
-	}
+// removeTemp deletes the temporary file a WriteFile of p with token left, if any, on a short
+// deadline of its own since ctx may be what stopped the write. It ignores failures: the file
+// is hidden, and nothing reads it.
+func (c *Client) removeTemp(ctx context.Context, addr, p, token string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: []string{"rm", "-f", t}})
+	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: []string{"sh", "-c",
+		`d=${1%/*}; [ -n "$d" ] || d=/; rm -f "$d"/.pixels-write."$2".*`, "pixels-clean", p,
+		token}, noReap: true})
 }
 
 // checkWritePath refuses paths WriteFile cannot write as a file.

@@ -24,7 +24,7 @@ func runWriteScriptN(t *testing.T, p, mode string, data []byte, n int) (string, 
 		t.Skip("no sh on this machine")
 	}
 	cmd := exec.Command(sh, "-c", writeScript, "pixels-write", p, mode,
-		fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), fmt.Sprint(n))
+		fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), fmt.Sprint(n), "tok")
 	cmd.Stdin = bytes.NewReader(data)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
