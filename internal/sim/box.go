@@ -196,6 +196,34 @@ func (b *Box) WriteFile(p string, data []byte, mode fs.FileMode, uid, gid int) e
 	return nil
 }
 
+// replaceFile replaces the file at the absolute in-container path p with data (mode 0644),
+// through a new file beside it renamed over p: a link at p is replaced, not followed, as
+// Python's atomic_write does on the NAS. Its directory must exist.
+func (b *Box) replaceFile(p string, data []byte) error {
+	root, err := b.fsRoot()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	name := b.name("/", p, false) // the last component itself, link or not
+	tmp := path.Join(path.Dir(name), "."+path.Base(name)+".tmp-"+randomText("abcdef0123456789", 8))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p, pathErr("open", p, err))
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = root.Rename(tmp, name)
+	}
+	if werr != nil {
+		_ = root.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", p, pathErr("write", p, werr))
+	}
+	return nil
+}
+
 // ReadFile returns the contents of an absolute in-container path.
 func (b *Box) ReadFile(p string) ([]byte, error) {
 	root, err := b.fsRoot()

@@ -2,8 +2,11 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -150,7 +153,9 @@ func (s *Server) containerStart(cl *call) (any, *rpcError) {
 	return s.withContainer(cl, s.start26)
 }
 
-// start26 starts a container after writing its hostname. Called with mu held.
+// start26 starts a container after writing its name into /etc/hostname and the 127.0.1.1
+// lines of /etc/hosts, as 26 does (BETA.2 and later), each file replaced whole by a rename,
+// so a link there is replaced rather than followed. Called with mu held.
 func (s *Server) start26(in *instance) (any, *rpcError) {
 	if in.Status == statusRunning {
 		return nil, callError(errnoEFAULT, "Domain '%s' is already started", in.Name)
@@ -162,7 +167,15 @@ func (s *Server) start26(in *instance) (any, *rpcError) {
 	}
 	box, err := s.openBox(in.Name)
 	if err == nil {
-		err = box.WriteFile("/etc/hostname", []byte(in.Name+"\n"), 0o644, 0, 0)
+		err = box.replaceFile("/etc/hostname", []byte(in.Name+"\n"))
+	}
+	if err == nil {
+		old, rerr := box.ReadFile("/etc/hosts")
+		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = rerr
+		} else {
+			err = box.replaceFile("/etc/hosts", hostsWithName(string(old), in.Name))
+		}
 	}
 	if err == nil {
 		err = s.startInstance(in)
@@ -285,4 +298,26 @@ func (s *Server) delete26(in *instance) (any, *rpcError) {
 	}
 	s.emit26("removed", in)
 	return nil, nil
+}
+
+// hostsWithName is /etc/hosts text with every 127.0.1.1 line made "127.0.1.1<TAB>name",
+// aliases dropped, or such a line appended when there is none: what TrueNAS 26 does at start.
+func hostsWithName(hosts, name string) []byte {
+	var b strings.Builder
+	found := false
+	for _, line := range strings.SplitAfter(hosts, "\n") {
+		if line == "" {
+			continue
+		}
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "127.0.1.1" {
+			b.WriteString("127.0.1.1\t" + name + "\n")
+			found = true
+			continue
+		}
+		b.WriteString(line)
+	}
+	if !found {
+		b.WriteString("127.0.1.1\t" + name + "\n")
+	}
+	return []byte(b.String())
 }

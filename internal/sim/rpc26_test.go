@@ -3,6 +3,10 @@ package sim
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -155,5 +159,53 @@ func TestVersion26RC(t *testing.T) {
 		if j.State != tt.wantState || !strings.Contains(deref(j.Error), tt.wantError) {
 			t.Fatalf("%s: %s %q", tt.name, j.State, deref(j.Error))
 		}
+	}
+}
+
+// TestStart26WritesIdentity: 26 writes the name into /etc/hostname and the 127.0.1.1 lines of
+// /etc/hosts at every start, replacing each file by a rename, so links there are replaced
+// and their targets left alone.
+func TestStart26WritesIdentity(t *testing.T) {
+	s := startServer(t, Options{Version: "26"})
+	c := login(t, s)
+	image := map[string]any{"name": "debian:bookworm:amd64:default", "version": "20260802_05:24"}
+	j := c.mustJob("container.create", map[string]any{"name": "px-a", "image": image,
+		"autostart": false, "shutdown_timeout": 30})
+	var created testEntry26
+	if err := json.Unmarshal(j.Result, &created); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(s.opts.Dir, "containers", "px-a", "rootfs")
+	etc := filepath.Join(rootfs, "etc")
+	plant := errors.Join(
+		os.MkdirAll(etc, 0o755),
+		os.WriteFile(filepath.Join(etc, "realhostname"), []byte("px-old\n"), 0o644),
+		os.Remove(filepath.Join(etc, "hostname")),
+		os.Symlink("/etc/realhostname", filepath.Join(etc, "hostname")),
+		os.WriteFile(filepath.Join(etc, "hosts"), []byte("127.0.0.1\tlocalhost\n"+
+			"127.0.1.1 px-old old.lan\n::1 ip6-localhost\n"), 0o644),
+	)
+	if plant != nil && !errors.Is(plant, fs.ErrNotExist) {
+		t.Fatal(plant)
+	}
+	c.mustCall(nil, "container.start", created.ID)
+
+	if st, err := os.Lstat(filepath.Join(etc, "hostname")); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("/etc/hostname is %v (%v), want a regular file", st, err)
+	}
+	for file, want := range map[string]string{
+		"hostname":     "px-a\n",
+		"realhostname": "px-old\n",
+		"hosts":        "127.0.0.1\tlocalhost\n127.0.1.1\tpx-a\n::1 ip6-localhost\n",
+	} {
+		if got, _ := os.ReadFile(filepath.Join(etc, file)); string(got) != want {
+			t.Errorf("/etc/%s = %q, want %q", file, got, want)
+		}
+	}
+	// The middleware appends to readlines() as they are, so a last line without a newline
+	// runs into the new one; the simulator does the same.
+	if got := string(hostsWithName("127.0.0.1 localhost", "px-b")); got !=
+		"127.0.0.1 localhost127.0.1.1\tpx-b\n" {
+		t.Errorf("hostsWithName without a final newline = %q", got)
 	}
 }
