@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/pixels-dev/pixels/internal/cache"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -94,6 +96,11 @@ func (a *app) doctor(ctx context.Context) []check {
 			if c, ok := leftoverCheckpoints(cctx, b, list); ok {
 				out = append(out, c)
 			}
+			if a.cache != nil {
+				if c, ok := unfinishedCreates(a.cache.Creating(), list); ok {
+					out = append(out, c)
+				}
+			}
 		}
 	}
 
@@ -153,5 +160,30 @@ func leftoverCheckpoints(ctx context.Context, b truenas.Backend, list []truenas.
 	}
 	return check{"checkpoints", "warn", fmt.Sprintf("%d temporary checkpoint(s) left by an "+
 		"interrupted create --from: %s; delete with: %s", len(left), strings.Join(left, ", "),
+		strings.Join(fixes, "; "))}, true
+}
+
+// unfinishedCreates reports containers whose create began on this machine and never ended:
+// the run was killed, or interrupted twice, partway. Such a container may lack pixels' key,
+// or be a copy that still carries its source's name and host keys. Records of containers
+// that no longer exist are not reported. ok is false when there is nothing to report.
+func unfinishedCreates(creating map[string]cache.Create, list []truenas.Container) (check,
+	bool) {
+	var names, fixes []string
+	for _, c := range list {
+		name := strings.TrimPrefix(c.Name, "px-")
+		if cr, ok := creating[name]; ok {
+			names = append(names, fmt.Sprintf("%s (begun %s)", name,
+				cr.Started.Local().Format("2006-01-02 15:04")))
+			fixes = append(fixes, "pixels destroy "+name+" --force")
+		}
+	}
+	if len(names) == 0 {
+		return check{}, false
+	}
+	sort.Strings(names)
+	sort.Strings(fixes)
+	return check{"creates", "warn", fmt.Sprintf("%d container(s) whose create never finished, "+
+		"so they may be half made: %s; remove with: %s", len(names), strings.Join(names, ", "),
 		strings.Join(fixes, "; "))}, true
 }

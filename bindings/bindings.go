@@ -2,6 +2,8 @@ package bindings
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -269,7 +271,30 @@ func (m *module) noteCreated(name string) {
 	m.created = append(m.created, name)
 }
 
+// beginCreate records a create of name in the cache, so a run killed before it ends leaves a
+// trace doctor finds; it returns the token endCreate needs.
+func (m *module) beginCreate(name string) string {
+	if m.d.Cache == nil {
+		return ""
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	if m.d.Cache.BeginCreate(name, token) != nil {
+		return ""
+	}
+	return token
+}
+
+// endCreate forgets the create of name that holds token ("" = any, for a destroy).
+func (m *module) endCreate(name, token string) {
+	if m.d.Cache != nil {
+		_ = m.d.Cache.EndCreate(name, token)
+	}
+}
+
 func (m *module) noteDestroyed(name string) {
+	m.endCreate(name, "")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, n := range m.created {

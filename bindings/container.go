@@ -222,12 +222,14 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	var c *truenas.Container
 	var err error
 	created, jobMayRun := false, false
+	token := ""
 	rt.Block(func() {
 		if _, gerr := b.Get(ctx, spec.Name); gerr == nil {
 			err = existsError(fmt.Sprintf("container %q already exists (pick another name "+
 				"or destroy it first)", name))
 			return
 		}
+		token = m.beginCreate(name)
 		prog, done := m.progress(rt, "creating "+name)
 		if from != nil {
 			c, err = m.createFrom(rt, ctx, b, spec, from, prog)
@@ -255,10 +257,15 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	})
 	if err != nil {
 		if created || jobMayRun {
-			m.undoCreate(rt, L, b, name, jobMayRun)
+			if m.undoCreate(rt, L, b, name, jobMayRun) {
+				m.endCreate(name, token)
+			}
+		} else if token != "" {
+			m.endCreate(name, token)
 		}
 		raiseErr(L, op, name, fmt.Sprintf("creating container %q", name), err)
 	}
+	m.endCreate(name, token)
 	m.noteCreated(name)
 	m.remember(c)
 	tbl := containerTable(L, c)
@@ -273,7 +280,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 // undoCreate removes a container whose create failed halfway, so nothing is leaked; it
 // runs on a fresh deadline because the failure may be a cancel.
 func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend, name string,
-	jobMayRun bool) {
+	jobMayRun bool) (gone bool) {
 	start := time.Now()
 	if jobMayRun {
 		rt.Notice("waiting for the interrupted create of %q to finish, to remove it", name)
@@ -302,12 +309,13 @@ func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend
 	if err != nil && !errors.Is(err, truenas.ErrNotFound) {
 		rt.Warn("container %q was left behind after the failed create (%v); remove it with "+
 			"pixels destroy %s --force", name, err, name)
-		return
+		return false
 	}
 	if err == nil {
 		rt.Notice("removed the half-created container %q", name)
 	}
 	m.forgetCache(name)
+	return true
 }
 
 // waitFor polls until the container reaches the readiness asked for, within ctx.

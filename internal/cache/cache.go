@@ -35,6 +35,14 @@ type file struct {
 	Containers map[string]Entry `json:"containers"`
 	// Checkpoints are the labels last seen per container, for shell completion.
 	Checkpoints map[string][]string `json:"checkpoints,omitempty"`
+	// Creating are the creates begun on this machine and not yet ended, by container name.
+	Creating map[string]Create `json:"creating,omitempty"`
+}
+
+// Create is a create in progress: a token only its own process knows, and when it began.
+type Create struct {
+	Token   string    `json:"token"`
+	Started time.Time `json:"started"`
 }
 
 // Cache reads and writes one cache file. It is safe for concurrent use.
@@ -110,6 +118,34 @@ func (c *Cache) PutCheckpoints(name string, labels []string) error {
 		}
 		f.Checkpoints[name] = labels
 	})
+}
+
+// BeginCreate records that a create of name has begun, under token, replacing any record an
+// earlier create of that name left. A create that ends, whatever the outcome, calls
+// EndCreate; one that never does (the process was killed) stays listed by Creating, so a
+// half-made container can be found later.
+func (c *Cache) BeginCreate(name, token string) error {
+	return c.update(func(f *file) {
+		if f.Creating == nil {
+			f.Creating = map[string]Create{}
+		}
+		f.Creating[name] = Create{Token: token, Started: time.Now().UTC()}
+	})
+}
+
+// EndCreate removes the record of name's create if it still holds token; "" removes any (the
+// container was destroyed).
+func (c *Cache) EndCreate(name, token string) error {
+	return c.update(func(f *file) {
+		if cr, ok := f.Creating[name]; ok && (token == "" || cr.Token == token) {
+			delete(f.Creating, name)
+		}
+	})
+}
+
+// Creating returns the creates begun and not ended, by container name.
+func (c *Cache) Creating() map[string]Create {
+	return c.read().Creating
 }
 
 func (c *Cache) path() string { return filepath.Join(c.dir, "cache.json") }

@@ -259,3 +259,33 @@ func TestCheckpointLabels(t *testing.T) {
 		t.Fatalf("labels after forgetting = %v", got)
 	}
 }
+
+func TestCreateRecords(t *testing.T) {
+	c := Open(t.TempDir(), nil)
+	if err := c.BeginCreate("a", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BeginCreate("b", "t2"); err != nil {
+		t.Fatal(err)
+	}
+	// Another create of "a" takes the record over; the first one's end leaves it alone.
+	if err := c.BeginCreate("a", "t3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EndCreate("a", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Creating()
+	if len(got) != 2 || got["a"].Token != "t3" || got["a"].Started.IsZero() {
+		t.Fatalf("Creating = %+v", got)
+	}
+	if err := c.EndCreate("a", "t3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EndCreate("b", ""); err != nil { // a destroy ends any create
+		t.Fatal(err)
+	}
+	if got := c.Creating(); len(got) != 0 {
+		t.Fatalf("Creating after the ends = %+v", got)
+	}
+}
