@@ -46,7 +46,7 @@ func (s *Server) instanceCreate(cl *call) (any, *rpcError) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := images[spec.Image]; !ok {
+		if _, ok := lookupImage(spec.Image); !ok {
 			return nil, jobCallError(errnoEFAULT,
 				"Failed to create instance: Image %q not found on remote LINUX_CONTAINERS",
 				spec.Image)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) entry(in *instance) map[string]any {
 		time.Since(in.StartedAt) >= s.faults.ipLate {
 		aliases = append(aliases, map[string]any{"type": "INET", "address": e.ip, "netmask": 8})
 	}
-	img := images[in.Image]
+	img, _ := lookupImage(in.Image)
 	idmap := map[string]any{"hostid": 2147000001, "maprange": 458752, "nsid": 0}
 	env := in.Environment
 	if env == nil {
@@ -114,6 +115,21 @@ var images = map[string]image{
 	"debian/12": {"Debian", "bookworm"}, "debian/13": {"Debian", "trixie"},
 	"alpine/3.20": {"Alpine", "3.20"}, "alpine/3.21": {"Alpine", "3.21"},
 	"fedora/41": {"Fedora", "41"}, "archlinux": {"Archlinux", "current"},
+}
+
+// lookupImage finds an image by alias: a key of images, or the OS and release the way the
+// image server also names them ("debian/bookworm" beside "debian/12"), which is how 25.x
+// describes the image of an existing instance.
+func lookupImage(alias string) (image, bool) {
+	if img, ok := images[alias]; ok {
+		return img, true
+	}
+	for _, img := range images {
+		if strings.ToLower(img.os)+"/"+img.release == alias {
+			return img, true
+		}
+	}
+	return image{}, false
 }
 
 // imageChoices answers virt.instance.image_choices.
