@@ -273,6 +273,14 @@ func (rt *Runtime) wrapLuaErr(err error) *Error {
 			e.Message = "script stopped: " + cause.Error()
 		} else if errors.Is(ctxErr, context.DeadlineExceeded) {
 			e.Code = CodeTimeout
+			if rest, ok := strings.CutSuffix(e.Message, "context deadline exceeded"); ok {
+				// The VM stopped at the deadline. A built-in's line means nothing to
+				// users; a script's says where it was.
+				if strings.HasPrefix(rest, "builtin/") {
+					rest = ""
+				}
+				e.Message = rest + "the --timeout deadline passed"
+			}
 			if !strings.Contains(e.Message, "timed out") {
 				e.Message = "timed out: " + e.Message
 			}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,7 +54,15 @@ func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *
 		return &Error{Code: CodeScript, Message: fmt.Sprintf(
 			"%s no longer returns px.command{}", src.display)}
 	}
-	return rt.call(tbl.RawGetString("run"), luar.New(rt.L, cmd))
+	err = rt.call(tbl.RawGetString("run"), luar.New(rt.L, cmd))
+	var ee *Error
+	if spec.Passthrough && errors.As(err, &ee) && ee.Status == 0 && ee.Code != CodeUsage &&
+		ee.Code != CodeInterrupted && ee.Code != codeExit {
+		// A passthrough verb's status is the remote command's; pixels' own failure is 255,
+		// as with ssh, also when the script could not say so (a --timeout stops Lua at once).
+		ee.Status = 255
+	}
+	return err
 }
 
 // commandRuntime makes the runtime a verb or recipe runs in: bounded by the global
