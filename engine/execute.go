@@ -255,9 +255,13 @@ func bindArgs(L *lua.LState, spec *CommandSpec, out *lua.LTable, pos []string) *
 
 func usageErr(spec *CommandSpec, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
-	usage := strings.TrimSpace(spec.Name + " " + argsUsage(spec))
+	call := spec.Name
+	if spec.invocation != "" {
+		call = spec.invocation
+	}
+	usage := strings.TrimSpace(call + " " + argsUsage(spec))
 	return &Error{Code: CodeUsage, Message: fmt.Sprintf("%s: %s (usage: pixels %s)",
-		spec.Name, msg, usage)}
+		call, msg, usage)}
 }
 
 // parseFlagValue reads the value of a typed flag that has no default.

@@ -64,14 +64,18 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 	tree.add(spec)
 	sp := splitArgs(append(strings.Fields(spec.Name), args...), nil, tree)
 	app := &cli.App{
-		Name: e.opts.Name + " run " + file, HideHelpCommand: true,
+		Name: e.opts.Name + " run", HideHelpCommand: true,
 		Writer: e.opts.Stdout, ErrWriter: e.opts.Stderr, ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return &Error{Code: CodeUsage, Message: err.Error()}
 		},
 	}
-	leaf := &cli.Command{Name: spec.Name, Usage: spec.Summary, ArgsUsage: argsUsage(spec),
-		OnUsageError: app.OnUsageError}
+	// A recipe is called as "pixels run FILE", not by its declared name: help and usage
+	// errors say so.
+	spec.invocation = "run " + file
+	// urfave/cli puts the app's name before HelpName.
+	leaf := &cli.Command{Name: spec.Name, HelpName: file, Usage: spec.Summary,
+		ArgsUsage: argsUsage(spec), OnUsageError: app.OnUsageError}
 	for _, f := range spec.Flags {
 		leaf.Flags = append(leaf.Flags, cliFlag(f))
 	}

@@ -25,6 +25,7 @@ type CommandSpec struct {
 	Source      string // file the spec came from, for messages
 	Builtin     bool
 	file        source
+	invocation  string // how users call it, when not by Name (a recipe: "run FILE")
 }
 
 // FlagSpec is one declared flag.
