@@ -110,7 +110,7 @@ USAGE:
 VERBS:{{range .VisibleCommands}}
    {{join .Names ", "}}{{"\t"}}{{.Usage}}{{end}}
 
-GLOBAL FLAGS (accepted anywhere before --):
+GLOBAL FLAGS (accepted anywhere before --; for exec and console, before the container name):
    {{range $index, $option := .VisibleFlags}}{{if $index}}
    {{end}}{{$option}}{{end}}
 

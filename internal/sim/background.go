@@ -110,7 +110,8 @@ func lockServing(dir string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another simulator serves %s", dir)
+			return nil, fmt.Errorf("another simulator serves %s (stop it first: pixels sim "+
+				"stop)", dir)
 		}
 		return nil, err
 	}
