@@ -138,6 +138,11 @@ func (tc *toolCtx) dispatch(args []string) error {
 	if interp.IsBuiltin(base) && tc.hc != nil {
 		return tc.hc.Builtin(tc.ctx, append([]string{base}, args[1:]...))
 	}
+	if !strings.Contains(name, "/") {
+		if found := tc.searchPath(name); found != "" {
+			return tc.runScriptFile(found, args[1:])
+		}
+	}
 
 	if err := tc.st.box.record("+ " + quoteArgs(args)); err != nil {
 		return err

@@ -230,3 +230,22 @@ func TestChownIDRange(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptsOnPath: a bare name runs an executable script found along PATH in the tree, as
+// a shell would; a non-executable one is not run.
+func TestScriptsOnPath(t *testing.T) {
+	b := newTestBox(t)
+	setup := "printf '#!/bin/sh\\necho hi \"$1\"\\n' > /usr/local/bin/myscript && " +
+		"chmod 755 /usr/local/bin/myscript && " +
+		"printf '#!/bin/sh\\necho no\\n' > /usr/local/bin/notexec"
+	if _, errb, code, _ := runScript(t, b, setup, ""); code != 0 {
+		t.Fatalf("setup: %d %s", code, errb)
+	}
+	if out, errb, code, _ := runScript(t, b, "myscript there", ""); code != 0 ||
+		out != "hi there\n" {
+		t.Errorf("myscript = %q, %q, %d", out, errb, code)
+	}
+	if out, _, _, _ := runScript(t, b, "notexec", ""); out != "" {
+		t.Errorf("a file without x bits ran: %q", out)
+	}
+}
