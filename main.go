@@ -36,6 +36,6 @@ func secondInterrupt(ctx context.Context) {
 	signal.Notify(sigs, stopSignals...)
 	<-sigs
 	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup (pixels list and " +
-		"pixels doctor show what was left behind)\n")
+		"pixels doctor show what was left behind on the NAS)\n")
 	os.Exit(130)
 }
