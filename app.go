@@ -195,7 +195,17 @@ func (a *app) module(rt *engine.Runtime, mod *lua.LTable) {
 			NIC: d.NICType, Parent: d.Parent, DNS: d.DNS},
 		Poll:   a.cfg.Timing.Poll,
 		Config: a.configView(),
+		Target: a.target(),
 	})(rt, mod)
+}
+
+// target names the TrueNAS this run talks to, for records kept across hosts in one cache:
+// its configured host, or the simulator's state directory.
+func (a *app) target() string {
+	if a.sim {
+		return "simulator:" + a.simDir()
+	}
+	return a.cfg.TrueNAS.Host
 }
 
 // ConfigView is px.config: what scripts may read of the configuration, never secrets.

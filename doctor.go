@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/pixels-dev/pixels/internal/cache"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pixels-dev/pixels/engine"
@@ -97,7 +100,8 @@ func (a *app) doctor(ctx context.Context) []check {
 				out = append(out, c)
 			}
 			if a.cache != nil {
-				if c, ok := unfinishedCreates(a.cache.Creating(), list); ok {
+				if c, ok := unfinishedCreates(a.cache.Creating(), a.target(), list,
+					processAlive); ok {
 					out = append(out, c)
 				}
 			}
@@ -163,20 +167,28 @@ func leftoverCheckpoints(ctx context.Context, b truenas.Backend, list []truenas.
 		strings.Join(fixes, "; "))}, true
 }
 
-// unfinishedCreates reports containers whose create began on this machine and never ended:
-// the run was killed, or interrupted twice, partway. Such a container may lack pixels' key,
-// or be a copy that still carries its source's name and host keys. Records of containers
-// that no longer exist are not reported. ok is false when there is nothing to report.
-func unfinishedCreates(creating map[string]cache.Create, list []truenas.Container) (check,
-	bool) {
-	var names, fixes []string
+// unfinishedCreates reports containers on host whose create began on this machine and never
+// ended: the run was killed, or interrupted twice, partway. Such a container may lack
+// pixels' key, or be a copy that still carries its source's name and host keys. A create
+// whose process is still alive is running, not unfinished; records of containers that no
+// longer exist, or of another TrueNAS, are not reported. ok is false when there is nothing
+// to report.
+func unfinishedCreates(creating map[string]cache.Create, host string,
+	list []truenas.Container, alive func(pid int) bool) (check, bool) {
+	exists := map[string]bool{}
 	for _, c := range list {
-		name := strings.TrimPrefix(c.Name, "px-")
-		if cr, ok := creating[name]; ok {
-			names = append(names, fmt.Sprintf("%s (begun %s)", name,
-				cr.Started.Local().Format("2006-01-02 15:04")))
-			fixes = append(fixes, "pixels destroy "+name+" --force")
+		exists[strings.TrimPrefix(c.Name, "px-")] = true
+	}
+	seen := map[string]bool{}
+	var names, fixes []string
+	for _, cr := range creating {
+		if cr.Host != host || !exists[cr.Name] || seen[cr.Name] || alive(cr.PID) {
+			continue
 		}
+		seen[cr.Name] = true
+		names = append(names, fmt.Sprintf("%s (begun %s)", cr.Name,
+			cr.Started.Local().Format("2006-01-02 15:04")))
+		fixes = append(fixes, "pixels destroy "+cr.Name+" --force")
 	}
 	if len(names) == 0 {
 		return check{}, false
@@ -186,4 +198,20 @@ func unfinishedCreates(creating map[string]cache.Create, list []truenas.Containe
 	return check{"creates", "warn", fmt.Sprintf("%d container(s) whose create never finished, "+
 		"so they may be half made: %s; remove with: %s", len(names), strings.Join(names, ", "),
 		strings.Join(fixes, "; "))}, true
+}
+
+// processAlive reports whether a process with this id runs on this machine. A zombie (killed,
+// and not yet reaped by a parent that may never do so) counts as dead.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// "pid (comm) S ...": the state follows the last ')', as comm may hold one.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+			return stat[i+2] != 'Z' && stat[i+2] != 'X'
+		}
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -33,7 +33,9 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 func secondInterrupt(ctx context.Context) {
 	<-ctx.Done()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
+	// Only a second Ctrl-C: closing a terminal delivers SIGHUP twice (the shell passes its
+	// hangup on, and the kernel sends its own), which must not skip the cleanup.
+	signal.Notify(sigs, os.Interrupt)
 	<-sigs
 	os.Stderr.WriteString("pixels: interrupted again: skipping cleanup (pixels list and " +
 		"pixels doctor show what was left behind on the NAS)\n")

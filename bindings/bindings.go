@@ -45,6 +45,7 @@ type Deps struct {
 	Poll     time.Duration // readiness poll interval
 	Config   any           // the read-only px.config view
 	Version  string        // TrueNAS version, when known without connecting ("" otherwise)
+	Target   string        // which TrueNAS (its host, or the simulator's state dir), for records
 }
 
 // module holds the Deps for one runtime.
@@ -280,21 +281,23 @@ func (m *module) beginCreate(name string) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	token := hex.EncodeToString(b)
-	if m.d.Cache.BeginCreate(name, token) != nil {
+	if m.d.Cache.BeginCreate(name, m.d.Target, token) != nil {
 		return ""
 	}
 	return token
 }
 
-// endCreate forgets the create of name that holds token ("" = any, for a destroy).
-func (m *module) endCreate(name, token string) {
-	if m.d.Cache != nil {
-		_ = m.d.Cache.EndCreate(name, token)
+// endCreate forgets the create that holds token.
+func (m *module) endCreate(token string) {
+	if m.d.Cache != nil && token != "" {
+		_ = m.d.Cache.EndCreate(token)
 	}
 }
 
 func (m *module) noteDestroyed(name string) {
-	m.endCreate(name, "")
+	if m.d.Cache != nil {
+		_ = m.d.Cache.EndCreates(name, m.d.Target)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, n := range m.created {

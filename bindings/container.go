@@ -221,7 +221,7 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	b := m.backend(rt, L, op)
 	var c *truenas.Container
 	var err error
-	created, jobMayRun := false, false
+	created := false
 	token := ""
 	rt.Block(func() {
 		if _, gerr := b.Get(ctx, spec.Name); gerr == nil {
@@ -231,16 +231,18 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		}
 		token = m.beginCreate(name)
 		prog, done := m.progress(rt, "creating "+name)
-		if from != nil {
-			c, err = m.createFrom(rt, ctx, b, spec, from, prog)
-		} else {
-			c, err = b.Create(ctx, spec, prog)
-		}
+		c, err = followCreate(ctx, func() {
+			rt.Notice("waiting for the interrupted create of %q to finish, to remove it", name)
+		}, func(fctx context.Context) (*truenas.Container, error) {
+			if from != nil {
+				return m.createFrom(rt, fctx, b, spec, from, prog)
+			}
+			return b.Create(fctx, spec, prog)
+		})
 		done()
 		if err != nil {
-			// A create job we stopped waiting for may still finish on TrueNAS: clean up
-			// after it too, and after a create that failed once its container existed.
-			jobMayRun = ctx.Err() != nil
+			// Remove only what this create made: a container of that name another run
+			// holds is never touched.
 			created = errors.Is(err, truenas.ErrHalfMade)
 			return
 		}
@@ -256,16 +258,16 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 		c, err = m.waitFor(ctx, b, spec.Name, wait, true)
 	})
 	if err != nil {
-		if created || jobMayRun {
-			if m.undoCreate(rt, L, b, name, jobMayRun) {
-				m.endCreate(name, token)
+		if created {
+			if m.undoCreate(rt, L, b, name) {
+				m.endCreate(token)
 			}
-		} else if token != "" {
-			m.endCreate(name, token)
+		} else {
+			m.endCreate(token)
 		}
 		raiseErr(L, op, name, fmt.Sprintf("creating container %q", name), err)
 	}
-	m.endCreate(name, token)
+	m.endCreate(token)
 	m.noteCreated(name)
 	m.remember(c)
 	tbl := containerTable(L, c)
@@ -277,34 +279,16 @@ func (m *module) create(rt *engine.Runtime, L *lua.LState) int {
 	return 1
 }
 
-// undoCreate removes a container whose create failed halfway, so nothing is leaked; it
-// runs on a fresh deadline because the failure may be a cancel.
-func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend, name string,
-	jobMayRun bool) (gone bool) {
-	start := time.Now()
-	if jobMayRun {
-		rt.Notice("waiting for the interrupted create of %q to finish, to remove it", name)
-	}
+// undoCreate removes a container this create made before it failed, so nothing is leaked;
+// it runs on a fresh deadline because the failure may be a cancel. gone is false when the
+// container was left behind.
+func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend,
+	name string) (gone bool) {
 	var err error
 	rt.Block(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(rt.Context(L)), 2*time.Minute)
 		defer cancel()
-		// A create job we stopped waiting for may still be running on TrueNAS: wait for its
-		// container to appear (the job keeps going there) before deleting it.
-		for {
-			err = b.Delete(ctx, Prefix+name, nil)
-			if !errors.Is(err, truenas.ErrNotFound) || !jobMayRun {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(m.d.Poll):
-			}
-			if time.Since(start) > 30*time.Second {
-				return
-			}
-		}
+		err = b.Delete(ctx, Prefix+name, nil)
 	})
 	if err != nil && !errors.Is(err, truenas.ErrNotFound) {
 		rt.Warn("container %q was left behind after the failed create (%v); remove it with "+
@@ -317,6 +301,50 @@ func (m *module) undoCreate(rt *engine.Runtime, L *lua.LState, b truenas.Backend
 	m.forgetCache(name)
 	return true
 }
+
+// followCreate runs create, and when ctx is cancelled tells waiting and keeps following it, up to ctx's
+// deadline or followLimit, instead of returning at once: a create job TrueNAS has started
+// runs on whatever the client does, and only its outcome says whether the container of that
+// name is this run's to remove (another run may hold the name). A create that succeeded
+// after the cancel is reported as ErrHalfMade, so the caller removes it; one that failed
+// touched nothing of anyone's.
+func followCreate(ctx context.Context, waiting func(),
+	create func(context.Context) (*truenas.Container, error)) (*truenas.Container, error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), followLimit)
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		var cancelDL context.CancelFunc
+		fctx, cancelDL = context.WithDeadline(fctx, dl)
+		defer cancelDL()
+	}
+	type result struct {
+		c   *truenas.Container
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		c, err := create(fctx)
+		res <- result{c, err}
+	}()
+	select {
+	case r := <-res:
+		return r.c, r.err
+	case <-ctx.Done():
+	}
+	waiting()
+	r := <-res
+	switch {
+	case r.err == nil:
+		return nil, fmt.Errorf("%w: %w", truenas.ErrHalfMade, ctx.Err())
+	case errors.Is(r.err, truenas.ErrHalfMade):
+		return nil, fmt.Errorf("%w (%w)", ctx.Err(), r.err)
+	default:
+		return nil, ctx.Err()
+	}
+}
+
+// followLimit bounds how long an interrupted create is followed to learn its outcome.
+const followLimit = 5 * time.Minute
 
 // waitFor polls until the container reaches the readiness asked for, within ctx.
 func (m *module) waitFor(ctx context.Context, b truenas.Backend, pxName, until string,

@@ -35,13 +35,16 @@ type file struct {
 	Containers map[string]Entry `json:"containers"`
 	// Checkpoints are the labels last seen per container, for shell completion.
 	Checkpoints map[string][]string `json:"checkpoints,omitempty"`
-	// Creating are the creates begun on this machine and not yet ended, by container name.
+	// Creating are the creates begun on this machine and not yet ended, by token.
 	Creating map[string]Create `json:"creating,omitempty"`
 }
 
-// Create is a create in progress: a token only its own process knows, and when it began.
+// Create is a create in progress: which container, on which TrueNAS, by which process, and
+// when it began. Its key is a token only its own process knows.
 type Create struct {
-	Token   string    `json:"token"`
+	Name    string    `json:"name"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
 	Started time.Time `json:"started"`
 }
 
@@ -120,30 +123,37 @@ func (c *Cache) PutCheckpoints(name string, labels []string) error {
 	})
 }
 
-// BeginCreate records that a create of name has begun, under token, replacing any record an
-// earlier create of that name left. A create that ends, whatever the outcome, calls
-// EndCreate; one that never does (the process was killed) stays listed by Creating, so a
-// half-made container can be found later.
-func (c *Cache) BeginCreate(name, token string) error {
+// BeginCreate records that this process has begun to create container name on host, under
+// token. A create that ends, whatever the outcome, calls EndCreate; one that never does (the
+// process was killed) stays listed by Creating, so a half-made container can be found later.
+// Each create has its own record, so runs racing for one name do not erase each other's.
+func (c *Cache) BeginCreate(name, host, token string) error {
 	return c.update(func(f *file) {
 		if f.Creating == nil {
 			f.Creating = map[string]Create{}
 		}
-		f.Creating[name] = Create{Token: token, Started: time.Now().UTC()}
+		f.Creating[token] = Create{Name: name, Host: host, PID: os.Getpid(),
+			Started: time.Now().UTC()}
 	})
 }
 
-// EndCreate removes the record of name's create if it still holds token; "" removes any (the
-// container was destroyed).
-func (c *Cache) EndCreate(name, token string) error {
+// EndCreate removes the record of the create holding token.
+func (c *Cache) EndCreate(token string) error {
+	return c.update(func(f *file) { delete(f.Creating, token) })
+}
+
+// EndCreates removes every record of creates of name on host: the container was destroyed.
+func (c *Cache) EndCreates(name, host string) error {
 	return c.update(func(f *file) {
-		if cr, ok := f.Creating[name]; ok && (token == "" || cr.Token == token) {
-			delete(f.Creating, name)
+		for token, cr := range f.Creating {
+			if cr.Name == name && cr.Host == host {
+				delete(f.Creating, token)
+			}
 		}
 	})
 }
 
-// Creating returns the creates begun and not ended, by container name.
+// Creating returns the creates begun and not ended, by token.
 func (c *Cache) Creating() map[string]Create {
 	return c.read().Creating
 }

@@ -262,30 +262,24 @@ func TestCheckpointLabels(t *testing.T) {
 
 func TestCreateRecords(t *testing.T) {
 	c := Open(t.TempDir(), nil)
-	if err := c.BeginCreate("a", "t1"); err != nil {
-		t.Fatal(err)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := c.BeginCreate("b", "t2"); err != nil {
-		t.Fatal(err)
-	}
-	// Another create of "a" takes the record over; the first one's end leaves it alone.
-	if err := c.BeginCreate("a", "t3"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EndCreate("a", "t1"); err != nil {
-		t.Fatal(err)
-	}
+	// Two runs race for "a" on one host; another "a" is made on another host.
+	must(c.BeginCreate("a", "nas1", "t1"))
+	must(c.BeginCreate("a", "nas1", "t2"))
+	must(c.BeginCreate("a", "nas2", "t3"))
+	must(c.EndCreate("t2")) // the loser ends its own record only
 	got := c.Creating()
-	if len(got) != 2 || got["a"].Token != "t3" || got["a"].Started.IsZero() {
+	if len(got) != 2 || got["t1"].Name != "a" || got["t1"].Host != "nas1" ||
+		got["t1"].PID != os.Getpid() || got["t1"].Started.IsZero() {
 		t.Fatalf("Creating = %+v", got)
 	}
-	if err := c.EndCreate("a", "t3"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EndCreate("b", ""); err != nil { // a destroy ends any create
-		t.Fatal(err)
-	}
-	if got := c.Creating(); len(got) != 0 {
-		t.Fatalf("Creating after the ends = %+v", got)
+	must(c.EndCreates("a", "nas1")) // a destroy on nas1 leaves nas2's record
+	if got := c.Creating(); len(got) != 1 || got["t3"].Host != "nas2" {
+		t.Fatalf("Creating after the destroy = %+v", got)
 	}
 }
