@@ -56,10 +56,9 @@ func (e *Engine) execute(ctx context.Context, spec *CommandSpec, src source, c *
 	}
 	err = rt.call(tbl.RawGetString("run"), luar.New(rt.L, cmd))
 	var ee *Error
-	if spec.Passthrough && errors.As(err, &ee) && ee.Status == 0 && ee.Code != CodeUsage &&
-		ee.Code != CodeInterrupted && ee.Code != codeExit {
-		// A passthrough verb's status is the remote command's; pixels' own failure is 255,
-		// as with ssh, also when the script could not say so (a --timeout stops Lua at once).
+	if spec.Passthrough && errors.As(err, &ee) && ee.Status == 0 && ee.Code == CodeTimeout {
+		// A passthrough verb's status is the remote command's, and pixels' own failure is
+		// 255, as with ssh. exec.lua says so itself, but a --timeout stops Lua at once.
 		ee.Status = 255
 	}
 	return err
