@@ -15,12 +15,12 @@ var ErrNoKeygen = errors.New("it has no ssh-keygen")
 // directory first and moved in only once every one exists, so a failure changes nothing.
 // Without host keys it does nothing and exits 3; without ssh-keygen, 4.
 // DSA keys are left as they are: current OpenSSH can no longer make them.
-const renewScript = `d=$1
+var renewScript = `d=$1
 h=$2
 set -- "$d"/ssh_host_*_key
 [ -e "$1" ] || exit 3
 command -v ssh-keygen >/dev/null 2>&1 || exit 4
-t=$(mktemp -d "$d/.pixels-hostkeys.XXXXXX") || exit 1
+t=$(mktemp -d "$d/.pixels-hostkeys.` + mktempSuffix + `") || exit 1
 for k in "$d"/ssh_host_*_key; do
 	n=${k##*/}
 	ty=${n#ssh_host_}

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// mktempSuffix ends a mktemp template: the six characters busybox's mktemp requires
+// (GNU's takes three or more), which mktemp replaces with random ones.
+var mktempSuffix = strings.Repeat("X", 6)
+
 // ErrWriteRefused means the host refused a WriteFile: the path names a directory, a parent
 // cannot be made, the user may not write there, and so on. The error text says which.
 var ErrWriteRefused = errors.New("write refused")
@@ -25,12 +29,12 @@ var ErrWriteRefused = errors.New("write refused")
 // itself, even one to a directory, is replaced by the file. A directory at $1 is refused
 // (status 2). It needs only a POSIX shell, mkdir, mktemp, cat, wc, chmod, chown, rm and mv,
 // which busybox images have too.
-const writeScript = `p=$1
+var writeScript = `p=$1
 d=${p%/*}
 [ -n "$d" ] || d=/
 if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; exit 2; fi
 mkdir -p "$d" || exit 1
-t=$(mktemp "$d/.pixels-write.$5.XXXXXX") || exit 1
+t=$(mktemp "$d/.pixels-write.$5.` + mktempSuffix + `") || exit 1
 if cat > "$t"; then
 	n=$(wc -c < "$t")
 	if [ $n -eq "$4" ] 2>/dev/null; then
