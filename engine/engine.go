@@ -346,9 +346,13 @@ func (e *Engine) findScript(name string) (source, error) {
 		return source{display: name, read: func() ([]byte, error) { return os.ReadFile(name) }}, nil
 	}
 	if !strings.ContainsRune(name, os.PathSeparator) && e.opts.ScriptsDir != "" {
-		p := filepath.Join(e.opts.ScriptsDir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return source{display: p, read: func() ([]byte, error) { return os.ReadFile(p) }}, nil
+		// As with the examples, the .lua may be left out.
+		for _, n := range []string{name, name + ".lua"} {
+			p := filepath.Join(e.opts.ScriptsDir, n)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return source{display: p, read: func() ([]byte, error) { return os.ReadFile(p) }},
+					nil
+			}
 		}
 	}
 	if e.opts.Examples != nil && path.Base(name) == name {

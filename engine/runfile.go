@@ -67,7 +67,7 @@ func (e *Engine) runFile(ctx context.Context, file string, args []string) error 
 		Name: e.opts.Name + " run", HideHelpCommand: true,
 		Writer: e.opts.Stdout, ErrWriter: e.opts.Stderr, ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return &Error{Code: CodeUsage, Message: err.Error()}
+			return &Error{Code: CodeUsage, Message: "run " + file + ": " + err.Error()}
 		},
 	}
 	// A recipe is called as "pixels run FILE", not by its declared name: help and usage
