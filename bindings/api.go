@@ -98,7 +98,8 @@ var API = []Function{
 			{Name: "tty", Type: "bool", Default: "false", Doc: "allocate a terminal"},
 		}},
 	{Name: "write_file", Params: "name, path, content, opts?", Returns: "nothing",
-		Raises: "not_found, cannot connect",
+		Raises: "not_found, invalid (bad path, mode or owner; a directory at the path), " +
+			"cannot connect",
 		Doc: "Replace a file in the running container, over SSH: atomically (a temporary " +
 			"file renamed over it), creating parent directories. The container's own links " +
 			"resolve inside it; a link at the path itself is replaced by the file. Empty " +
