@@ -223,31 +223,14 @@ func TestInteractiveModes(t *testing.T) {
 
 func TestSSHShellModes(t *testing.T) {
 	f := startSSH(t)
-	s, err := f.client(t).NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	modes := ssh.TerminalModes{ssh.ECHO: 0, ssh.VINTR: 0x07}
-	if err := s.RequestPty("xterm", 24, 80, modes); err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	s.Stdout = out
-	in, err := s.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	s, in, out := ptyShell(t, f.client(t), ssh.TerminalModes{ssh.ECHO: 0, ssh.VINTR: 0x07})
 
 	io.WriteString(in, "read x; echo got:$x\rsecret\rsleep 100\r")
 	waitFor(t, "the shell to run sleep", func() bool {
 		return strings.Contains(out.String(), "got:secret\r\n"+testPrompt)
 	})
 	io.WriteString(in, "\x07echo $?\rexit 0\r")
-	err = s.Wait()
+	err := s.Wait()
 	if err != nil {
 		t.Fatalf("Wait = %v, want success; output %q", err, out.String())
 	}

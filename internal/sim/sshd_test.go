@@ -225,19 +225,21 @@ func tarOf(t *testing.T) string {
 	return buf.String()
 }
 
-func TestSSHShellPTY(t *testing.T) {
-	f := startSSH(t)
-	c := f.client(t)
+// ptyShell opens an interactive shell session with a terminal of the given modes, and
+// returns it with its input and its collected output.
+func ptyShell(t *testing.T, c *ssh.Client, modes ssh.TerminalModes) (*ssh.Session,
+	io.WriteCloser, *syncBuffer) {
+	t.Helper()
 	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
+	t.Cleanup(func() { s.Close() })
+	if err := s.RequestPty("xterm", 24, 80, modes); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	s.Stdout = &out
+	out := &syncBuffer{}
+	s.Stdout = out
 	in, err := s.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -245,9 +247,15 @@ func TestSSHShellPTY(t *testing.T) {
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
+	return s, in, out
+}
+
+func TestSSHShellPTY(t *testing.T) {
+	f := startSSH(t)
+	s, in, out := ptyShell(t, f.client(t), ssh.TerminalModes{})
 
 	io.WriteString(in, "cd /tmp\recho hix\x7fi\r\nexit 5\r")
-	err = s.Wait()
+	err := s.Wait()
 	var exit *ssh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 5 {
 		t.Fatalf("Wait = %v, want exit status 5", err)
@@ -263,23 +271,7 @@ func TestSSHShellPTY(t *testing.T) {
 
 func TestSSHShellPTYInput(t *testing.T) {
 	f := startSSH(t)
-	s, err := f.client(t).NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.RequestPty("xterm", 24, 80, ssh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	s.Stdout = out
-	in, err := s.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
-	}
+	s, in, out := ptyShell(t, f.client(t), ssh.TerminalModes{})
 
 	seen := 0
 	expect := func(want string) {
@@ -309,7 +301,7 @@ func TestSSHShellPTYInput(t *testing.T) {
 	if err := s.Signal(ssh.SIGTERM); err != nil {
 		t.Fatalf("Signal: %v", err)
 	}
-	err = s.Wait()
+	err := s.Wait()
 	var exit *ssh.ExitError
 	if !errors.As(err, &exit) || exit.Signal() != "TERM" {
 		t.Fatalf("Wait = %v, want exit-signal TERM; output %q", err, out.String())
