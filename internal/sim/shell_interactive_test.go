@@ -95,6 +95,22 @@ func (s *shellSession) expect(want string) {
 }
 
 // wait returns how the shell ended.
+// play waits for the first prompt, then types each even step and expects the odd one after
+// it, and checks that the shell ends with status and no signal.
+func (s *shellSession) play(t *testing.T, steps []string, status int) {
+	t.Helper()
+	s.expect(testPrompt)
+	for i := 0; i+1 < len(steps); i += 2 {
+		s.typeIn(steps[i])
+		s.expect(steps[i+1])
+	}
+	res := s.wait()
+	if res.err != nil || res.status != status || res.signal != "" {
+		t.Errorf("shell ended with %d %q %v, want status %d; output %q",
+			res.status, res.signal, res.err, status, s.out.String())
+	}
+}
+
 func (s *shellSession) wait() shellResult {
 	s.t.Helper()
 	select {
@@ -169,16 +185,7 @@ func TestInteractiveTerminal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startShell(t, true)
-			s.expect(testPrompt)
-			for i := 0; i+1 < len(tt.steps); i += 2 {
-				s.typeIn(tt.steps[i])
-				s.expect(tt.steps[i+1])
-			}
-			res := s.wait()
-			if res.err != nil || res.status != tt.status || res.signal != "" {
-				t.Errorf("shell ended with %d %q %v, want status %d; output %q",
-					res.status, res.signal, res.err, tt.status, s.out.String())
-			}
+			s.play(t, tt.steps, tt.status)
 		})
 	}
 }

@@ -204,16 +204,7 @@ func TestInteractiveModes(t *testing.T) {
 				tt.change(&m)
 			}
 			s := startShellTerm(t, m)
-			s.expect(testPrompt)
-			for i := 0; i+1 < len(tt.steps); i += 2 {
-				s.typeIn(tt.steps[i])
-				s.expect(tt.steps[i+1])
-			}
-			res := s.wait()
-			if res.err != nil || res.status != tt.status || res.signal != "" {
-				t.Errorf("shell ended with %d %q %v, want status %d; output %q",
-					res.status, res.signal, res.err, tt.status, s.out.String())
-			}
+			s.play(t, tt.steps, tt.status)
 			if got := s.out.String(); tt.output != "" && got != tt.output {
 				t.Errorf("output = %q, want %q", got, tt.output)
 			}
