@@ -43,13 +43,17 @@ func newMarker() string {
 	return hex.EncodeToString(b)
 }
 
-// reap ends what is left of a cancelled command on the host at addr, through a session of
-// its own on a short deadline (ctx is already done), and ignores failures: it is a best
-// effort after the user has asked to stop.
+// reap ends what is left of a cancelled command on the host at addr. See afterCancel.
 func (c *Client) reap(ctx context.Context, addr, marker string) {
+	c.afterCancel(ctx, addr, "sh", "-c", reapScript, "pixels-reap", markerVar+"="+marker)
+	c.log.Debug("ssh reaped a cancelled command", "addr", addr)
+}
+
+// afterCancel runs argv on the host at addr to clean up after a cancelled or failed
+// command: in a session of its own, on a short deadline of its own (ctx may be done), never
+// reaped itself, and ignoring failures, as a best effort after the user asked to stop.
+func (c *Client) afterCancel(ctx context.Context, addr string, argv ...string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: []string{"sh", "-c", reapScript,
-		"pixels-reap", markerVar + "=" + marker}, noReap: true})
-	c.log.Debug("ssh reaped a cancelled command", "addr", addr)
+	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: argv, noReap: true})
 }

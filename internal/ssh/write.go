@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 )
 
 // mktempSuffix ends a mktemp template: the six characters busybox's mktemp requires
@@ -83,15 +82,12 @@ func (c *Client) WriteFile(ctx context.Context, addr, p string, data []byte, mod
 	return nil
 }
 
-// removeTemp deletes the temporary file a WriteFile of p with token left, if any, on a short
-// deadline of its own since ctx may be what stopped the write. It ignores failures: the file
-// is hidden, and nothing reads it.
+// removeTemp deletes the temporary file a WriteFile of p with token left, if any; the
+// file is hidden and nothing reads it, so a failure here is ignored (see afterCancel).
 func (c *Client) removeTemp(ctx context.Context, addr, p, token string) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_, _ = c.Exec(rctx, addr, ExecRequest{Argv: []string{"sh", "-c",
+	c.afterCancel(ctx, addr, "sh", "-c",
 		`d=${1%/*}; [ -n "$d" ] || d=/; rm -f "$d"/.pixels-write."$2".*`, "pixels-clean", p,
-		token}, noReap: true})
+		token)
 }
 
 // checkWritePath refuses paths WriteFile cannot write as a file.
