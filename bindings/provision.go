@@ -45,6 +45,13 @@ RemainAfterExit=yes
 WantedBy=multi-user.target
 `
 
+// provFile is one file provisioning writes into a container.
+type provFile struct {
+	path string
+	data string
+	mode uint32
+}
+
 // provision writes what pixels needs inside a new container: our public key for root, DNS
 // servers when configured, and sshd started at boot. A copy of another container goes
 // through provisionCopy first. It then restarts the container so the boot hook runs.
@@ -73,32 +80,20 @@ func (m *module) provision(ctx context.Context, b truenas.Backend, pxName string
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		path string
-		data string
-		mode uint32
-	}{
+	files := []provFile{
 		{"/root/.ssh/authorized_keys", strings.TrimSpace(key) + "\n", 0o600},
 		{"/etc/rc.local", rcLocal, 0o755},
 		{"/etc/systemd/system/pixels-sshd.service", rcLocalUnit, 0o644},
 		{"/etc/systemd/system/multi-user.target.wants/pixels-sshd.service", rcLocalUnit, 0o644},
 	}
 	if copied {
-		files = append(files, []struct {
-			path string
-			data string
-			mode uint32
-		}{
+		files = append(files, []provFile{
 			{"/etc/hostname", pxName + "\n", 0o644},
 			{"/etc/machine-id", "uninitialized\n", 0o444},
 		}...)
 	}
 	if len(dns) > 0 {
-		files = append(files, struct {
-			path string
-			data string
-			mode uint32
-		}{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
+		files = append(files, provFile{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
 	}
 	for _, f := range files {
 		// WriteFile's errors name the path already.
@@ -175,20 +170,12 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 		return false, fmt.Errorf("reaching the copy to give it its own identity: %w", err)
 	}
 	addr := m.addr(c)
-	files := []struct {
-		path string
-		data string
-		mode uint32
-	}{
+	files := []provFile{
 		{"/etc/hostname", pxName + "\n", 0o644},
 		{"/etc/machine-id", "uninitialized\n", 0o444},
 	}
 	if len(dns) > 0 {
-		files = append(files, struct {
-			path string
-			data string
-			mode uint32
-		}{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
+		files = append(files, provFile{"/etc/systemd/resolved.conf.d/pixels.conf", resolvedConf(dns), 0o644})
 	}
 	var hosts strings.Builder
 	code, err := cl.Exec(ctx, addr, ssh.ExecRequest{Argv: []string{"cat", "/etc/hosts"},
@@ -197,11 +184,7 @@ func (m *module) provisionCopy(ctx context.Context, b truenas.Backend, cl *ssh.C
 		return false, fmt.Errorf("reading the copy's /etc/hosts: %w", err)
 	}
 	if renamed, ok := renameHost(hosts.String(), srcName, pxName); code == 0 && ok {
-		files = append(files, struct {
-			path string
-			data string
-			mode uint32
-		}{"/etc/hosts", renamed, 0o644})
+		files = append(files, provFile{"/etc/hosts", renamed, 0o644})
 	}
 	for _, f := range files {
 		if err := cl.WriteFile(ctx, addr, f.path, []byte(f.data), f.mode, 0, 0); err != nil {
